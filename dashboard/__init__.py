@@ -1,0 +1,1 @@
+"""segwatch's front ends: the ``segwatch`` command and the Streamlit dashboard."""

@@ -1,0 +1,144 @@
+"""The ``segwatch`` command: ``serve`` the dashboard, ``check`` runs from scripts and CI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from metrics.errors import MetricsError
+from metrics.runs import discover_runs, load_run
+from metrics.summary import summarize
+
+SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
+APP = Path(__file__).resolve().parent / "app.py"
+
+EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    code: int = args.func(args)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="segwatch",
+        description="Training monitor for semantic-segmentation runs: reads the logs "
+        "PaddleSeg, MMSegmentation, Detectron2, HF Trainer, Lightning and TensorBoard write.",
+    )
+    sub = p.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="start the dashboard in a browser")
+    serve.add_argument(
+        "logdir", nargs="?", default=None, help="folder of runs (default: bundled sample_logs/)"
+    )
+    serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    serve.set_defaults(func=_serve)
+    check = sub.add_parser("check", help="read runs and print what they show")
+    check.add_argument("paths", nargs="+", help="folders of runs or single log files")
+    check.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    check.set_defaults(func=_check)
+    return p
+
+
+def _serve(args: argparse.Namespace) -> int:
+    logdir = args.logdir or str(SAMPLE_LOGS)
+    if args.logdir is None and not SAMPLE_LOGS.is_dir():
+        print(
+            "segwatch: the bundled sample_logs/ folder is not here (segwatch was installed "
+            "without its source tree); give a folder: segwatch serve LOGDIR",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        discover_runs(logdir)
+    except MetricsError as exc:
+        print(f"segwatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"segwatch: serving the runs under {logdir}")
+    print(f"segwatch: open http://{args.host}:{args.port} in a browser", flush=True)
+    if args.host == "127.0.0.1":
+        print("segwatch: bound to 127.0.0.1 (this machine only); use --host 0.0.0.0 to share")
+    from streamlit.web import cli as stcli
+
+    sys.argv = [
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless=true",
+        f"--server.port={args.port}",
+        f"--server.address={args.host}",
+        "--browser.gatherUsageStats=false",
+        "--",
+        "--logdir",
+        logdir,
+    ]
+    stcli.main()
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    results: list[dict[str, Any]] = []
+    failed = False
+    for path in args.paths:
+        try:
+            sources = discover_runs(path)
+        except MetricsError as exc:
+            print(f"segwatch: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        for source in sources:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    run = load_run(source)
+                except MetricsError as exc:
+                    results.append({"run": source.name, "path": source.path, "error": str(exc)})
+                    failed = True
+                    continue
+            for w in caught:
+                print(f"segwatch: warning: {w.message}", file=sys.stderr)
+            entry = summarize(run.table, run.name, run.path, run.format).to_dict()
+            entry["files"] = [{"path": f.path, "format": f.format} for f in run.files]
+            entry["restarts"] = [{"step": r.step, "line": r.line} for r in run.restarts]
+            entry["bad_lines"] = len(run.bad_lines)
+            results.append(entry)
+    if not results:
+        print("segwatch: no training logs found in " + ", ".join(args.paths), file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps({"runs": results}, indent=2))
+    else:
+        _print_table(results)
+    return EXIT_FLAGGED if failed else EXIT_OK
+
+
+def _print_table(results: list[dict[str, Any]]) -> None:
+    rows = [("run", "format", "records", "last step", "best mIoU @ step")]
+    for r in results:
+        if "error" in r:
+            rows.append((r["run"], "error", "", "", r["error"]))
+            continue
+        best = "—" if r["best_miou"] is None else f"{r['best_miou']:.4f} @ {r['best_step']}"
+        last = "—" if r["last_step"] is None else str(r["last_step"])
+        rows.append((r["run"], r["format"], str(r["records"]), last, best))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

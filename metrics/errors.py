@@ -1,0 +1,43 @@
+"""Typed errors of the segwatch library.
+
+Every error a user can act on derives from one base, so the CLI and the dashboard catch only
+``MetricsError`` and show its message::
+
+    MetricsError
+    ├── LogFormatError        a file is in no known format, or not the one asked for
+    ├── LogReadError          a file cannot be read (missing, a FIFO, too large, permission)
+    ├── SchemaError           a table does not follow the tidy contract
+    ├── ColumnMappingError    a CSV/JSON-lines mapping names a column that is not there
+    ├── RunSelectionError     a run path resolves outside the log folder
+    └── InputError            bad arrays passed to a metric (shape, dtype, labels, range)
+"""
+
+from __future__ import annotations
+
+
+class MetricsError(Exception):
+    """Base of every error segwatch raises on purpose."""
+
+
+class LogFormatError(MetricsError):
+    """A log is in no known format (the message names the file and the formats tried)."""
+
+
+class LogReadError(MetricsError):
+    """A log cannot be read at all (missing, not a regular file, larger than the limit)."""
+
+
+class SchemaError(MetricsError):
+    """A table does not follow the tidy contract (run, step, split, metric, value, wall_time)."""
+
+
+class ColumnMappingError(MetricsError):
+    """A column mapping for CSV or JSON-lines logs is wrong for the file it is applied to."""
+
+
+class RunSelectionError(MetricsError):
+    """A run was asked for that does not exist or lies outside the log folder."""
+
+
+class InputError(MetricsError, ValueError):
+    """Arrays given to a metric are not what it expects."""

@@ -1,0 +1,138 @@
+"""The registry of log formats, detection by content, and one-shot reads of a log file."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from metrics.errors import LogFormatError
+from metrics.readers.base import BadLine, LogFormat, Parsed, Restart
+from metrics.readers.restarts import apply_restarts
+from metrics.readers.source import open_source
+from metrics.schema import COLUMNS, constant_categorical, empty_table, validate_table
+
+SNIFF_BYTES = 256 * 1024
+
+_FORMATS: list[LogFormat] = []
+
+
+def register(fmt: LogFormat) -> LogFormat:
+    """Add a format to the registry (detection tries formats in registration order)."""
+    if any(f.name == fmt.name for f in _FORMATS):
+        raise ValueError(f"a log format named {fmt.name!r} is already registered")
+    _FORMATS.append(fmt)
+    return fmt
+
+
+def formats() -> tuple[LogFormat, ...]:
+    """Every registered format, in detection order."""
+    from metrics.readers import load_builtin_formats
+
+    load_builtin_formats()
+    return tuple(_FORMATS)
+
+
+def get_format(name: str) -> LogFormat:
+    """The format registered under ``name``."""
+    for fmt in formats():
+        if fmt.name == name:
+            return fmt
+    known = ", ".join(f.name for f in formats())
+    raise LogFormatError(f"unknown log format {name!r}; known formats: {known}")
+
+
+def sniff_format(head: bytes, path: str) -> LogFormat | None:
+    """The first registered format whose sniffer accepts ``head``, or None."""
+    for fmt in formats():
+        if fmt.sniff(head, path):
+            return fmt
+    return None
+
+
+def detect_format(path: str) -> LogFormat:
+    """The format of the file at ``path`` (local path or fsspec URL), judged by its content."""
+    src = open_source(path)
+    head = src.read_head(SNIFF_BYTES)
+    fmt = sniff_format(head, path)
+    if fmt is None:
+        tried = ", ".join(f.name for f in formats())
+        what = "it is empty" if not head else "its content matches none of them"
+        raise LogFormatError(
+            f"{path}: not a log segwatch can read ({what}); formats tried: {tried}"
+        )
+    return fmt
+
+
+@dataclass(frozen=True)
+class LogData:
+    """One log file read in full: its tidy table and what the reader noticed."""
+
+    path: str
+    format: str
+    table: pd.DataFrame
+    restarts: tuple[Restart, ...] = ()
+    bad_lines: tuple[BadLine, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+def finalize(
+    parts: Sequence[Parsed], run: str
+) -> tuple[pd.DataFrame, list[Restart], list[BadLine], dict[str, Any]]:
+    """Merge parser output into one tidy table with restarts applied."""
+    records = [p.records for p in parts if len(p.records)]
+    restarts = [r for p in parts for r in p.restarts]
+    bad = [b for p in parts for b in p.bad_lines]
+    meta: dict[str, Any] = {}
+    for p in parts:
+        meta.update(p.meta)
+    if not records:
+        return empty_table().assign(run=constant_categorical(run, 0)), restarts, bad, meta
+    frame = records[0] if len(records) == 1 else _concat_records(records)
+    frame = apply_restarts(frame, restarts)
+    table = frame.assign(run=constant_categorical(run, len(frame)))[list(COLUMNS)]
+    return table.reset_index(drop=True), restarts, bad, meta
+
+
+def _concat_records(records: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    metric_names = sorted(set().union(*(r["metric"].cat.categories for r in records)))
+    fixed = [r.assign(metric=r["metric"].cat.set_categories(metric_names)) for r in records]
+    return pd.concat(fixed, ignore_index=True)
+
+
+def read_log(
+    path: str,
+    format: str | None = None,
+    run: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> LogData:
+    """Read a whole log file (local path or fsspec URL) into the tidy table.
+
+    ``format`` skips detection; ``run`` names the run (default: the file's name);
+    ``options`` go to the format's parser (e.g. a column mapping for CSV logs).
+    Lines that look like records but do not parse are skipped, counted in ``bad_lines``
+    and reported in one warning.
+    """
+    fmt = get_format(format) if format else detect_format(path)
+    src = open_source(path)
+    data = src.read_all()
+    parser = fmt.new_parser(options)
+    first, used = parser.feed(data, 0)
+    last = parser.finish(data[used:], used)
+    name = run if run is not None else src.name
+    table, restarts, bad, meta = finalize([first, last], name)
+    if bad:
+        shown = "; ".join(f"line {b.line}: {b.reason}" for b in bad[:5])
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        warnings.warn(f"{path}: skipped {len(bad)} malformed line(s): {shown}{more}", stacklevel=2)
+    return LogData(
+        path=path,
+        format=fmt.name,
+        table=validate_table(table),
+        restarts=tuple(restarts),
+        bad_lines=tuple(bad),
+        meta=meta,
+    )

@@ -1,0 +1,241 @@
+"""Find the runs below a log folder and read each one into a single tidy table.
+
+A run is named by its folder relative to LOGDIR. Files of one experiment belong to one run:
+MMEngine's ``<ts>/vis_data/scalars.json`` with ``<ts>/<ts>.log``, several timestamped
+launches in one work_dir (a resume), a text log and its JSON twin (read once: each metric is
+taken from the most precise file that has it, so nothing is counted twice).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import fsspec
+import pandas as pd
+
+from metrics.errors import LogReadError, MetricsError
+from metrics.readers.base import BadLine, Restart
+from metrics.readers.registry import SNIFF_BYTES, LogData, formats, read_log, sniff_format
+from metrics.readers.source import open_source
+from metrics.schema import concat_tables, constant_categorical, empty_table
+
+TIMESTAMP_RE = re.compile(r"\d{8}_\d{6}")
+# Folders that hold a run's files but do not name the run.
+_INNER_DIRS = re.compile(r"^(vis_data|tf_logs|\d{8}_\d{6}|checkpoint-\d+)$")
+# Files that are never logs: checkpoints, weights, images, archives, configs, code.
+_NOT_LOGS = re.compile(
+    r"\.(pth|pt|ckpt|pdparams|pdopt|pdstates|pkl|pickle|bin|safetensors|onnx|h5|npy|npz|"
+    r"png|jpe?g|bmp|tif|tiff|gif|webp|mp4|zip|tar|gz|tgz|bz2|xz|7z|py|pyc|ya?ml|md|cfg|ini|"
+    r"html?|css|js|so|whl)$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """One log file of a run: where it is, its format, and which launch wrote it."""
+
+    path: str
+    format: str
+    launch: str  # a timestamp from the path ("" when the file names none)
+    priority: int  # lower is preferred when two files carry the same metric
+
+
+@dataclass(frozen=True)
+class RunSource:
+    """The files of one run, found by ``discover_runs``."""
+
+    name: str
+    path: str
+    files: tuple[LogFile, ...]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run read in full: its tidy table and what the readers noticed."""
+
+    name: str
+    path: str
+    table: pd.DataFrame
+    files: tuple[LogFile, ...]
+    restarts: tuple[Restart, ...] = ()
+    bad_lines: tuple[tuple[str, BadLine], ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def format(self) -> str:
+        """The format of the run's preferred file."""
+        return min(self.files, key=lambda f: f.priority).format if self.files else ""
+
+
+def discover_runs(logdir: str) -> list[RunSource]:
+    """Every run below ``logdir`` (a local folder, an fsspec URL, or a single log file)."""
+    fs, root = fsspec.core.url_to_fs(str(logdir))
+    prefix = _url_prefix(str(logdir), root)
+    if not fs.exists(root):
+        raise LogReadError(f"{logdir}: no such file or folder")
+    if fs.isfile(root):
+        fmt = _sniff(prefix + root)
+        if fmt is None:
+            raise MetricsError(_unknown(str(logdir)))
+        name = posixpath.basename(root)
+        lf = LogFile(prefix + root, fmt, "", _priority(fmt))
+        return [RunSource(name, str(logdir), (lf,))]
+    found: dict[str, list[LogFile]] = {}
+    for path in sorted(fs.find(root)):
+        rel = posixpath.relpath(path, root)
+        if any(part.startswith(".") for part in rel.split("/")) or _NOT_LOGS.search(path):
+            continue
+        fmt = _sniff(prefix + path)
+        if fmt is None:
+            continue
+        run_dir = _run_dir(posixpath.dirname(rel))
+        inner = rel if run_dir == "." else rel[len(run_dir) + 1 :]
+        launch = m.group(0) if (m := TIMESTAMP_RE.search(inner)) else ""
+        found.setdefault(run_dir, []).append(LogFile(prefix + path, fmt, launch, _priority(fmt)))
+    runs = []
+    for run_dir, files in sorted(found.items()):
+        for name, group in _split_same_format(run_dir, files):
+            path = prefix + (posixpath.join(root, run_dir) if run_dir != "." else root)
+            runs.append(RunSource(name, path, tuple(group)))
+    return runs
+
+
+def load_run(source: RunSource) -> Run:
+    """Read every file of a run and merge them into one tidy table."""
+    datas = [(f, _read(f, source.name)) for f in source.files]
+    return merge_run(source, datas)
+
+
+def merge_run(source: RunSource, datas: Sequence[tuple[LogFile, LogData]]) -> Run:
+    """Merge files of one run: launches in time order, twins without double counting."""
+    by_launch: dict[str, list[tuple[LogFile, LogData]]] = {}
+    for f, d in datas:
+        by_launch.setdefault(f.launch, []).append((f, d))
+    tables = []
+    for launch in sorted(by_launch):
+        tables.append(_merge_twins(by_launch[launch]))
+    table = _resolve_launches(tables) if len(tables) > 1 else (tables[0] if tables else None)
+    if table is None:
+        table = empty_table()
+    table = table.assign(run=constant_categorical(source.name, len(table)))
+    restarts = tuple(r for _, d in datas for r in d.restarts)
+    bad = tuple((d.path, b) for _, d in datas for b in d.bad_lines)
+    meta: dict[str, Any] = {}
+    for _, d in sorted(datas, key=lambda fd: -fd[0].priority):
+        meta.update(d.meta)
+    return Run(source.name, source.path, table, source.files, restarts, bad, meta)
+
+
+def _merge_twins(group: Iterable[tuple[LogFile, LogData]]) -> pd.DataFrame:
+    """Files of one launch: each (split, metric) comes from the most preferred file having it."""
+    taken: set[tuple[str, str]] = set()
+    parts = []
+    for _f, d in sorted(group, key=lambda fd: fd[0].priority):
+        t = d.table
+        if t.empty:
+            continue
+        keys = list(zip(t["split"].astype(str), t["metric"].astype(str), strict=True))
+        keep = [k not in taken for k in keys]
+        taken.update(k for k, kept in zip(keys, keep, strict=True) if kept)
+        parts.append(t.loc[keep])
+    return concat_tables(parts)
+
+
+def _resolve_launches(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Later launches preempt earlier records from their first step on (a resume or relaunch)."""
+    kept: list[pd.DataFrame] = []
+    for t in tables:
+        if t.empty:
+            continue
+        train = t["split"] == "train"
+        first = int(t.loc[train, "step"].min()) if train.any() else int(t["step"].min())
+        kept = [k.loc[k["step"] < first] for k in kept]
+        kept.append(t)
+    return concat_tables(kept)
+
+
+def _read(f: LogFile, run: str) -> LogData:
+    return read_log(f.path, format=f.format, run=run)
+
+
+def _sniff(path: str) -> str | None:
+    try:
+        head = open_source(path).read_head(SNIFF_BYTES)
+    except LogReadError:
+        return None
+    fmt = sniff_format(head, path) if head else None
+    return fmt.name if fmt else None
+
+
+def _priority(fmt: str) -> int:
+    """Structured files first (full precision), text logs after, generic readers last."""
+    names = [f.name for f in formats()]
+    return names.index(fmt) if fmt in names else len(names)
+
+
+def _run_dir(folder: str) -> str:
+    parts = [p for p in folder.split("/") if p and p != "."]
+    while parts and _INNER_DIRS.match(parts[-1]):
+        parts.pop()
+    return "/".join(parts) or "."
+
+
+def _split_same_format(run_dir: str, files: list[LogFile]) -> list[tuple[str, list[LogFile]]]:
+    """Unrelated logs side by side in one folder (same format, same launch) are separate runs."""
+    base = run_dir if run_dir != "." else ""
+    files = _latest_snapshots(files)
+    seen: dict[tuple[str, str], list[LogFile]] = {}
+    for f in files:
+        seen.setdefault((f.format, f.launch), []).append(f)
+    clashing = {f.path for group in seen.values() if len(group) > 1 for f in group}
+    if not clashing:
+        return [(base or ".", files)]
+    out: list[tuple[str, list[LogFile]]] = []
+    rest = [f for f in files if f.path not in clashing]
+    for path in sorted(clashing):
+        leaf = posixpath.basename(path)
+        name = posixpath.join(base, leaf) if base else leaf
+        out.append((name, [lf for lf in files if lf.path == path]))
+    if rest:
+        out.append((base or ".", rest))
+    return out
+
+
+_CHECKPOINT_RE = re.compile(r"/checkpoint-(\d+)/")
+
+
+def _latest_snapshots(files: list[LogFile]) -> list[LogFile]:
+    """Of HF-style state files copied into every ``checkpoint-N/``, keep the newest one.
+
+    A top-level copy (written by ``save_state()``) wins; else the highest checkpoint.
+    """
+    snaps = [f for f in files if _CHECKPOINT_RE.search(f.path)]
+    if not snaps:
+        return files
+    fmts = {f.format for f in snaps}
+    keep: list[LogFile] = [f for f in files if f.format not in fmts]
+    for fmt in fmts:
+        same = [f for f in files if f.format == fmt]
+        top = [f for f in same if not _CHECKPOINT_RE.search(f.path)]
+        if top:
+            keep.extend(top)
+            continue
+        keep.append(max(same, key=lambda f: int(_CHECKPOINT_RE.search(f.path).group(1))))  # type: ignore[union-attr]
+    return keep
+
+
+def _url_prefix(url: str, root: str) -> str:
+    """The protocol prefix to put back in front of paths fsspec returns (``memory://``)."""
+    if "://" in url and not url.startswith("file://"):
+        return url.split("://", 1)[0] + "://"
+    return ""
+
+
+def _unknown(path: str) -> str:
+    tried = ", ".join(f.name for f in formats())
+    return f"{path}: not a log segwatch can read; formats tried: {tried}"

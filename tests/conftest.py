@@ -1,0 +1,31 @@
+"""Shared fixtures: the bundled sample logs and the real public logs in ../shared/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_LOGS = REPO / "sample_logs"
+PUBLIC_LOGS = REPO.parent / "shared" / "sample_logs_public"
+
+
+@pytest.fixture(scope="session")
+def public_logs() -> Path:
+    """The real logs from public repositories (``../shared/sample_logs_public``).
+
+    They are not shipped with segwatch (their licences do not allow it), so a user's own
+    clone has no copy: tests that need them skip there, and run in CI where ../shared exists.
+    """
+    if not (PUBLIC_LOGS / "SOURCES.md").is_file():
+        pytest.skip(
+            f"real public logs not found at {PUBLIC_LOGS} (only CI and developers have them)"
+        )
+    return PUBLIC_LOGS
+
+
+@pytest.fixture(scope="session")
+def sample_logs() -> Path:
+    """The bundled sample logs (``sample_logs/``)."""
+    return SAMPLE_LOGS
