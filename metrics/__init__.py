@@ -16,6 +16,7 @@ from metrics.errors import (
 )
 from metrics.readers.registry import LogData, detect_format, formats, get_format, read_log
 from metrics.schema import COLUMNS, validate_table
+from metrics.tail import LogTailer
 
 __all__ = [
     "COLUMNS",
@@ -23,6 +24,7 @@ __all__ = [
     "InputError",
     "LogData",
     "LogFormatError",
+    "LogTailer",
     "LogReadError",
     "MetricsError",
     "RunSelectionError",
