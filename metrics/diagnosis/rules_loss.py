@@ -1,0 +1,128 @@
+"""Rules on the training loss: non-finite values, explosions and spikes, a loss stuck at ln(C)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from metrics.diagnosis.config import DiagnosisConfig
+from metrics.diagnosis.findings import Finding
+from metrics.diagnosis.inputs import RunSeries
+from metrics.smoothing import rolling_median
+from metrics.trends import MAD_TO_SD
+
+MIN_POINTS = 20
+
+
+def loss_nonfinite(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
+    """NaN or ±inf in the training loss: the run is diverging."""
+    v = rs.loss.values
+    bad = ~np.isfinite(v)
+    if not bad.any():
+        return []
+    first = int(rs.loss.steps[bad][0])
+    kinds = sorted({"NaN" if math.isnan(x) else "infinite" for x in v[bad]})
+    finite_before = v[: int(np.argmax(bad))]
+    last_ok = float(finite_before[-1]) if len(finite_before) else math.nan
+    return [
+        Finding(
+            "loss_nonfinite",
+            "critical",
+            f"The training loss became {' and '.join(kinds)} at step {first} "
+            f"({int(bad.sum())} of {len(v)} logged values are not finite).",
+            {"first_step": first, "count": int(bad.sum()), "last_finite_loss": last_ok},
+            ("learning_rate", "data_pipeline", "labels"),
+            (first, int(rs.loss.steps[-1])),
+        )
+    ]
+
+
+def loss_explosion(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
+    """The smoothed loss climbed far back above its running minimum, or spikes far above noise."""
+    s = rs.loss.finite
+    if len(s) < MIN_POINTS:
+        return []
+    v = s.values
+    w = max(5, len(v) // 50)
+    smooth = rolling_median(v, w)
+    head = max(3, len(v) // 20)
+    start = (
+        float(np.median(smooth[w - 1 : w - 1 + head])) if len(v) > w + head else float(smooth[0])
+    )
+    i_min = int(np.argmin(smooth))
+    low = float(smooth[i_min])
+    now = float(np.median(smooth[-head:]))
+    descent = start - low
+    spikes = _spikes(v, smooth, cfg.spike_z)
+    late = spikes[spikes >= len(v) // 2]
+    evidence = {
+        "start_loss": start,
+        "min_loss": low,
+        "min_step": int(s.steps[i_min]),
+        "recent_loss": now,
+        "spikes": len(spikes),
+        "spike_z": cfg.spike_z,
+    }
+    if descent > 0 and i_min < len(v) - head and now > low + cfg.explode_fraction * descent:
+        lost = (now - low) / descent
+        return [
+            Finding(
+                "loss_explosion",
+                "critical",
+                f"The smoothed training loss climbed from its minimum {low:.4g} (step "
+                f"{int(s.steps[i_min])}) back to {now:.4g}, undoing {lost:.0%} of its descent.",
+                {**evidence, "fraction_of_descent_lost": lost},
+                ("learning_rate", "data_pipeline", "labels"),
+                (int(s.steps[i_min]), int(s.steps[-1])),
+            )
+        ]
+    if len(late) >= 3:
+        first = int(s.steps[late[0]])
+        return [
+            Finding(
+                "loss_spikes",
+                "warning",
+                f"The training loss spiked {len(late)} times more than {cfg.spike_z:g} robust "
+                f"standard deviations above its running median since step {first}.",
+                evidence,
+                ("learning_rate", "data_pipeline"),
+                (first, int(s.steps[-1])),
+            )
+        ]
+    return []
+
+
+def _spikes(v: np.ndarray, smooth: np.ndarray, z: float) -> np.ndarray:
+    resid = v - smooth
+    mad = float(np.median(np.abs(resid - np.median(resid))))
+    if mad <= 0:
+        return np.empty(0, np.int64)
+    score = resid / (MAD_TO_SD * mad)
+    return np.flatnonzero(score > z)
+
+
+def uniform_prediction(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
+    """The loss sits at ln(C), the cross-entropy of predicting every class with equal odds."""
+    c = rs.num_classes
+    s = rs.loss.finite
+    if not c or c < 2 or len(s) < MIN_POINTS:
+        return []
+    level = math.log(c)
+    tail = s.values[-max(5, len(s) // 5) :]
+    recent = float(np.median(tail))
+    spread = float(np.percentile(tail, 90) - np.percentile(tail, 10))
+    if abs(recent - level) > cfg.uniform_margin * level or spread > cfg.uniform_margin * level:
+        return []
+    start = int(s.steps[-len(tail)])
+    return [
+        Finding(
+            "uniform_prediction",
+            "critical",
+            f"The training loss has stayed at {recent:.4g}, the ln({c}) = {level:.4g} of "
+            "predicting every class with equal odds: the model is not learning anything.",
+            {"recent_loss": recent, "ln_classes": level, "num_classes": c, "spread": spread},
+            ("learning_rate", "labels", "data_pipeline"),
+            (start, int(s.steps[-1])),
+        )
+    ]

@@ -1,0 +1,246 @@
+"""Rules on validation mIoU: plateau, overfitting, lr at its floor, flat loss with rising mIoU.
+
+mIoU decides: a flat training loss alone is normal in segmentation and never called a stall.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from metrics.diagnosis.config import DiagnosisConfig
+from metrics.diagnosis.findings import Check, Finding
+from metrics.diagnosis.inputs import RunSeries, Series
+from metrics.intervals import interval_means
+from metrics.trends import Progress, noise_level, progress, trend
+
+
+def miou_progress(rs: RunSeries, cfg: DiagnosisConfig) -> Progress | None:
+    """The plateau statistics of the validation mIoU, or None with too few evals."""
+    m = rs.miou.finite
+    if len(m) < cfg.min_evals:
+        return None
+    return progress(m.steps, m.values, "max", window=cfg.window, z=cfg.z)
+
+
+def loss_direction(rs: RunSeries, start: int, end: int) -> tuple[str, float]:
+    """Whether the train loss still falls between two steps: ('falling'|'flat'|'rising', p)."""
+    s = rs.loss.finite.between(start, end)
+    if len(s) < 4:
+        return "unknown", math.nan
+    t = trend(s.steps, s.values, max_points=200)
+    if t.mk_trend == "decreasing" and t.slope_high < 0:
+        return "falling", t.mk_p
+    if t.mk_trend == "increasing" and t.slope_low > 0:
+        return "rising", t.mk_p
+    return "flat", t.mk_p
+
+
+def lr_floor_step(rs: RunSeries, cfg: DiagnosisConfig) -> tuple[int | None, float, float]:
+    """First step where the lr sat at or below ``lr_floor`` × its peak; the last lr; the peak."""
+    lr = rs.lr.finite
+    if len(lr) < 2:
+        return None, math.nan, math.nan
+    peak = float(lr.values.max())
+    if peak <= 0:
+        return None, float(lr.values[-1]), peak
+    low = lr.values <= cfg.lr_floor * peak
+    if not low[-1]:
+        return None, float(lr.values[-1]), peak
+    # the start of the final run of floor values
+    above = np.flatnonzero(~low)
+    first = int(above[-1]) + 1 if len(above) else 0
+    return int(lr.steps[first]), float(lr.values[-1]), peak
+
+
+def miou_plateau(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
+    """No gain beyond the run's own noise over the last evals: stalled."""
+    p = miou_progress(rs, cfg)
+    if p is None or p.status not in ("plateau", "worsening"):
+        return []
+    m = rs.miou.finite
+    w0 = int(m.steps[-p.window])
+    end = int(m.steps[-1])
+    t = trend(m.steps[-p.window :], m.values[-p.window :])
+    loss_dir, _loss_p = loss_direction(rs, w0, end)
+    floor_step, last_lr, peak_lr = lr_floor_step(rs, cfg)
+    checks = _plateau_checks(rs, cfg, loss_dir, floor_step is not None)
+    evidence = {
+        "window_evals": p.window,
+        "window_steps": [w0, end],
+        "gain": p.gain,
+        "noise": p.noise,
+        "threshold": p.threshold,
+        "slope_per_1k_steps": t.slope * 1000,
+        "slope_ci_per_1k_steps": [t.slope_low * 1000, t.slope_high * 1000],
+        "mann_kendall_p": t.mk_p,
+        "best_miou": p.best.value,
+        "best_step": p.best.step,
+        "evals_since_best": p.best.evals_since,
+        "last_miou": p.best.last,
+        "train_loss": loss_dir,
+        "last_lr": last_lr,
+        "peak_lr": peak_lr,
+    }
+    why = {
+        "falling": " while the training loss still falls (the model fits the training set "
+        "without generalising better)",
+        "flat": " and the training loss is flat too",
+    }.get(loss_dir, "")
+    return [
+        Finding(
+            "miou_plateau",
+            "warning",
+            f"Validation mIoU gained {p.gain:+.4f} over the last {p.window} evaluations "
+            f"(steps {w0}–{end}), within the run's own noise of ±{p.threshold:.4f}{why}.",
+            evidence,
+            checks,
+            (w0, end),
+        )
+    ]
+
+
+def _plateau_checks(
+    rs: RunSeries, cfg: DiagnosisConfig, loss_dir: str, lr_at_floor: bool
+) -> tuple[Check, ...]:
+    """The checks in order of likelihood given the evidence."""
+    remaining = (
+        rs.planned_steps is not None
+        and rs.last_step is not None
+        and rs.last_step < 0.75 * rs.planned_steps
+    )
+    order: list[Check]
+    if lr_at_floor:
+        order = ["learning_rate", "iterations", "labels"]
+    elif loss_dir == "falling":
+        order = ["augmentation", "regularization", "labels"]
+    elif remaining:
+        order = ["iterations", "learning_rate", "labels"]
+    else:
+        order = ["learning_rate", "labels", "data_pipeline"]
+    if any(_dead(s, cfg) for s in rs.class_iou.values()):
+        order = [c for c in order if c != "labels"]
+        order[1:1] = ["labels", "class_balance"]
+    return tuple(dict.fromkeys(order))
+
+
+def _dead(s: Series, cfg: DiagnosisConfig) -> bool:
+    v = s.finite.values
+    return len(v) >= cfg.dead_evals and bool(np.all(v[-cfg.dead_evals :] <= cfg.dead_iou))
+
+
+def lr_exhausted(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
+    """The lr reached its floor (or decayed far too early) while mIoU went flat."""
+    p = miou_progress(rs, cfg)
+    floor_step, last_lr, peak = lr_floor_step(rs, cfg)
+    if p is None or floor_step is None or p.status == "improving":
+        return []
+    total = rs.planned_steps or rs.last_step or 0
+    early = total > 0 and floor_step < cfg.lr_early * total
+    when = f"already at step {floor_step} of {total}" if early else f"at step {floor_step}"
+    return [
+        Finding(
+            "lr_exhausted",
+            "warning",
+            f"The learning rate decayed to {last_lr:.3g} ({last_lr / peak:.1%} of its peak "
+            f"{peak:.3g}) {when}, and mIoU has not improved beyond noise since.",
+            {
+                "floor_step": floor_step,
+                "last_lr": last_lr,
+                "peak_lr": peak,
+                "decayed_early": early,
+                "planned_steps": rs.planned_steps,
+            },
+            ("learning_rate", "iterations"),
+            (floor_step, int(rs.miou.steps[-1])),
+        )
+    ]
+
+
+def overfitting(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
+    """Val mIoU fell from its best by more than noise while the train loss kept falling."""
+    m = rs.miou.finite
+    if len(m) < cfg.min_evals:
+        return []
+    sigma = noise_level(m.values)
+    i = int(np.argmax(m.values))
+    since = len(m) - 1 - i
+    if since < cfg.overfit_evals or not math.isfinite(sigma):
+        return []
+    margin = cfg.z * math.sqrt(2.0) * sigma
+    after = m.values[i + 1 :]
+    tail = after[-cfg.overfit_evals :]
+    best_val, best_step = float(m.values[i]), int(m.steps[i])
+    if not np.all(tail < best_val - margin):
+        return []
+    loss_dir, loss_p = loss_direction(rs, best_step, int(m.steps[-1]))
+    if loss_dir != "falling":
+        return []
+    drop = best_val - float(np.mean(tail))
+    val_loss_note = ""
+    evidence = {
+        "best_miou": best_val,
+        "best_step": best_step,
+        "last_miou": float(m.values[-1]),
+        "drop": drop,
+        "noise": sigma,
+        "threshold": margin,
+        "evals_since_best": since,
+        "train_loss_trend_p": loss_p,
+    }
+    vl = rs.val_loss.finite
+    if len(vl) >= 3:
+        at_best = vl.values[np.searchsorted(vl.steps, best_step, side="right") - 1]
+        evidence["val_loss_at_best"] = float(at_best)
+        evidence["val_loss_last"] = float(vl.values[-1])
+        if vl.values[-1] > at_best:
+            val_loss_note = ", and the validation loss rose"
+    return [
+        Finding(
+            "overfitting",
+            "warning",
+            f"Validation mIoU peaked at {best_val:.4f} at step {best_step} and has dropped by "
+            f"{drop:.4f} ({drop / sigma:.1f}× its noise) over the {since} evaluations since, "
+            f"while the training loss kept falling{val_loss_note}: keep the checkpoint of step "
+            f"{best_step}.",
+            evidence,
+            ("augmentation", "regularization"),
+            (best_step, int(m.steps[-1])),
+        )
+    ]
+
+
+def loss_flat_miou_rising(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
+    """The normal segmentation picture: a flat loss while mIoU still improves — keep training."""
+    p = miou_progress(rs, cfg)
+    if p is None or p.status != "improving":
+        return []
+    m = rs.miou.finite
+    w0, end = int(m.steps[-p.window]), int(m.steps[-1])
+    means, _ = interval_means(rs.loss.steps, rs.loss.values, m.steps)
+    means = means[np.isfinite(means)]
+    if len(means) < 4:
+        return []
+    descent = float(means[0] - means.min())
+    recent = means[-min(p.window, len(means)) :]
+    change = float(recent[0] - recent[-1])
+    if descent <= 0 or change > 0.1 * descent:
+        return []
+    return [
+        Finding(
+            "loss_flat_miou_rising",
+            "info",
+            f"The training loss is flat over steps {w0}–{end} but validation mIoU still gains "
+            f"{p.gain:+.4f} (beyond its noise of ±{p.threshold:.4f}): this is normal in "
+            "segmentation, keep training.",
+            {
+                "miou_gain": p.gain,
+                "threshold": p.threshold,
+                "loss_change": change,
+                "loss_total_descent": descent,
+            },
+            ("iterations",),
+            (w0, end),
+        )
+    ]
