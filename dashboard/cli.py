@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from metrics.diagnosis import diagnose, load_config
 from metrics.errors import MetricsError
 from metrics.runs import discover_runs, load_run
 from metrics.summary import summarize
@@ -49,6 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="read runs and print what they show")
     check.add_argument("paths", nargs="+", help="folders of runs or single log files")
     check.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    check.add_argument(
+        "--fail-on",
+        choices=("warning", "critical", "never"),
+        default="warning",
+        help="exit 1 when a run has a finding this severe (default: warning)",
+    )
+    check.add_argument("--config", help="TOML file with a [diagnosis] table of thresholds")
+    check.add_argument("--window", type=int, help="evaluations a plateau must span (default 5)")
+    check.add_argument("--min-evals", type=int, help="evaluations needed for a verdict (default 6)")
+    check.add_argument(
+        "--z", type=float, help="noise multiplier of the plateau test (default 1.645)"
+    )
     check.set_defaults(func=_check)
     return p
 
@@ -89,9 +102,17 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_FAIL_RANK = {"warning": ("warning", "critical"), "critical": ("critical",), "never": ()}
+
+
 def _check(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config, window=args.window, min_evals=args.min_evals, z=args.z)
+    except MetricsError as exc:
+        print(f"segwatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     results: list[dict[str, Any]] = []
-    failed = False
+    failed = flagged = False
     for path in args.paths:
         try:
             sources = discover_runs(path)
@@ -114,6 +135,9 @@ def _check(args: argparse.Namespace) -> int:
             entry["files"] = [{"path": f.path, "format": f.format} for f in run.files]
             entry["restarts"] = [{"step": r.step, "line": r.line} for r in run.restarts]
             entry["bad_lines"] = len(run.bad_lines)
+            verdict = diagnose(run, config)
+            entry.update(verdict.to_dict())
+            flagged |= any(f.severity in _FAIL_RANK[args.fail_on] for f in verdict.findings)
             results.append(entry)
     if not results:
         print("segwatch: no training logs found in " + ", ".join(args.paths), file=sys.stderr)
@@ -122,18 +146,22 @@ def _check(args: argparse.Namespace) -> int:
         print(json.dumps({"runs": results}, indent=2))
     else:
         _print_table(results)
-    return EXIT_FLAGGED if failed else EXIT_OK
+    return EXIT_FLAGGED if failed or flagged else EXIT_OK
 
 
 def _print_table(results: list[dict[str, Any]]) -> None:
-    rows = [("run", "format", "records", "last step", "best mIoU @ step")]
+    rows = [("run", "status", "best mIoU @ step", "last step", "top finding → first check")]
     for r in results:
         if "error" in r:
-            rows.append((r["run"], "error", "", "", r["error"]))
+            rows.append((r["run"], "unreadable", "", "", r["error"]))
             continue
         best = "—" if r["best_miou"] is None else f"{r['best_miou']:.4f} @ {r['best_step']}"
         last = "—" if r["last_step"] is None else str(r["last_step"])
-        rows.append((r["run"], r["format"], str(r["records"]), last, best))
+        top = "—"
+        if r["findings"]:
+            f = r["findings"][0]
+            top = f["code"] + (f" → {f['checks'][0]}" if f["checks"] else "")
+        rows.append((r["run"], r["status"], best, last, top))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import fsspec
@@ -65,6 +65,7 @@ class Run:
     restarts: tuple[Restart, ...] = ()
     bad_lines: tuple[tuple[str, BadLine], ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
+    updated: float | None = None  # latest modification time of the run's files (epoch seconds)
 
     @property
     def format(self) -> str:
@@ -108,7 +109,14 @@ def discover_runs(logdir: str) -> list[RunSource]:
 def load_run(source: RunSource) -> Run:
     """Read every file of a run and merge them into one tidy table."""
     datas = [(f, _read(f, source.name)) for f in source.files]
-    return merge_run(source, datas)
+    run = merge_run(source, datas)
+    mtimes = []
+    for f in source.files:
+        try:
+            mtimes.append(open_source(f.path).stat().mtime)
+        except LogReadError:
+            continue
+    return replace(run, updated=max(mtimes)) if mtimes else run
 
 
 def merge_run(source: RunSource, datas: Sequence[tuple[LogFile, LogData]]) -> Run:

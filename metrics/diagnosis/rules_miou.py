@@ -65,7 +65,8 @@ def miou_plateau(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     t = trend(m.steps[-p.window :], m.values[-p.window :])
     loss_dir, _loss_p = loss_direction(rs, w0, end)
     floor_step, last_lr, peak_lr = lr_floor_step(rs, cfg)
-    checks = _plateau_checks(rs, cfg, loss_dir, floor_step is not None)
+    at_floor = floor_step is not None and floor_step <= w0
+    checks = _plateau_checks(rs, cfg, loss_dir, at_floor)
     evidence = {
         "window_evals": p.window,
         "window_steps": [w0, end],
@@ -122,7 +123,15 @@ def _plateau_checks(
     if any(_dead(s, cfg) for s in rs.class_iou.values()):
         order = [c for c in order if c != "labels"]
         order[1:1] = ["labels", "class_balance"]
+    elif _imbalanced(rs):
+        order.insert(1, "class_balance")
     return tuple(dict.fromkeys(order))
+
+
+def _imbalanced(rs: RunSeries) -> bool:
+    """Pixel accuracy far above mIoU: a few large classes dominate the pixels."""
+    a, m = rs.aacc.finite, rs.miou.finite
+    return bool(len(a) and len(m) and a.values[-1] - m.values[-1] > 0.3)
 
 
 def _dead(s: Series, cfg: DiagnosisConfig) -> bool:
@@ -131,10 +140,17 @@ def _dead(s: Series, cfg: DiagnosisConfig) -> bool:
 
 
 def lr_exhausted(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
-    """The lr reached its floor (or decayed far too early) while mIoU went flat."""
+    """The lr reached its floor (or decayed far too early) and mIoU went flat after it."""
     p = miou_progress(rs, cfg)
     floor_step, last_lr, peak = lr_floor_step(rs, cfg)
-    if p is None or floor_step is None or p.status == "improving":
+    if p is None or floor_step is None:
+        return []
+    m = rs.miou.finite
+    after = m.steps > floor_step
+    if after.sum() < 2 or after.all():
+        return []  # the floor came at the very end (a finished schedule) or before any eval
+    gain = float(m.values[after].max() - m.values[~after].max())
+    if gain > p.threshold:
         return []
     total = rs.planned_steps or rs.last_step or 0
     early = total > 0 and floor_step < cfg.lr_early * total
@@ -144,16 +160,20 @@ def lr_exhausted(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
             "lr_exhausted",
             "warning",
             f"The learning rate decayed to {last_lr:.3g} ({last_lr / peak:.1%} of its peak "
-            f"{peak:.3g}) {when}, and mIoU has not improved beyond noise since.",
+            f"{peak:.3g}) {when}; in the {int(after.sum())} evaluations since, mIoU gained "
+            f"{gain:+.4f}, within its noise of ±{p.threshold:.4f}.",
             {
                 "floor_step": floor_step,
                 "last_lr": last_lr,
                 "peak_lr": peak,
                 "decayed_early": early,
+                "evals_after_floor": int(after.sum()),
+                "gain_after_floor": gain,
+                "threshold": p.threshold,
                 "planned_steps": rs.planned_steps,
             },
             ("learning_rate", "iterations"),
-            (floor_step, int(rs.miou.steps[-1])),
+            (floor_step, int(m.steps[-1])),
         )
     ]
 
