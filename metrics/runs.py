@@ -147,10 +147,12 @@ def _merge_twins(group: Iterable[tuple[LogFile, LogData]]) -> pd.DataFrame:
         t = d.table
         if t.empty:
             continue
-        keys = list(zip(t["split"].astype(str), t["metric"].astype(str), strict=True))
-        keep = [k not in taken for k in keys]
-        taken.update(k for k, kept in zip(keys, keep, strict=True) if kept)
-        parts.append(t.loc[keep])
+        pairs = pd.MultiIndex.from_arrays([t["split"], t["metric"]])
+        present = {(str(a), str(b)) for a, b in pairs.unique()}
+        if taken:
+            t = t.loc[~pairs.isin(list(taken))]
+        taken |= present
+        parts.append(t)
     return concat_tables(parts)
 
 
