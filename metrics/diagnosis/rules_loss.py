@@ -54,7 +54,7 @@ def loss_explosion(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     low = float(smooth[i_min])
     now = float(np.median(smooth[-head:]))
     descent = start - low
-    spikes = _spikes(v, smooth, cfg.spike_z)
+    spikes, _ = _spikes(v, smooth, cfg.spike_z)
     late = spikes[spikes >= len(v) // 2]
     evidence = {
         "start_loss": start,
@@ -64,7 +64,9 @@ def loss_explosion(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
         "spikes": len(spikes),
         "spike_z": cfg.spike_z,
     }
-    if descent > 0 and i_min < len(v) - head and now > low + cfg.explode_fraction * descent:
+    # a loss must first have come down clearly (by a tenth of where it started) to blow up
+    came_down = descent > 0.1 * abs(start)
+    if came_down and i_min < len(v) - head and now > low + cfg.explode_fraction * descent:
         lost = (now - low) / descent
         return [
             Finding(
@@ -93,13 +95,13 @@ def loss_explosion(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     return []
 
 
-def _spikes(v: np.ndarray, smooth: np.ndarray, z: float) -> np.ndarray:
+def _spikes(v: np.ndarray, smooth: np.ndarray, z: float) -> tuple[np.ndarray, float]:
+    """Indices of points more than ``z`` robust sds above the rolling median; that sd."""
     resid = v - smooth
-    mad = float(np.median(np.abs(resid - np.median(resid))))
-    if mad <= 0:
-        return np.empty(0, np.int64)
-    score = resid / (MAD_TO_SD * mad)
-    return np.flatnonzero(score > z)
+    sd = MAD_TO_SD * float(np.median(np.abs(resid - np.median(resid))))
+    if sd <= 0:
+        return np.empty(0, np.int64), 0.0
+    return np.flatnonzero(resid / sd > z), sd
 
 
 def uniform_prediction(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from metrics.errors import LogFormatError
+from metrics.errors import ColumnMappingError, LogFormatError
 from metrics.readers.base import BadLine, LogFormat, Parsed, Restart
 from metrics.readers.restarts import apply_restarts
 from metrics.readers.source import open_source
@@ -21,10 +21,22 @@ _FORMATS: list[LogFormat] = []
 
 
 def register(fmt: LogFormat) -> LogFormat:
-    """Add a format to the registry (detection tries formats in registration order)."""
+    """Add a format to the registry.
+
+    Detection tries built-in formats in the order of ``BUILTIN_MODULES`` whatever order their
+    modules were imported in; formats from elsewhere come after them.
+    """
+    from metrics.readers import BUILTIN_MODULES
+
     if any(f.name == fmt.name for f in _FORMATS):
         raise ValueError(f"a log format named {fmt.name!r} is already registered")
     _FORMATS.append(fmt)
+
+    def rank(f: LogFormat) -> int:
+        module = type(f).__module__.rsplit(".", 1)[-1]
+        return BUILTIN_MODULES.index(module) if module in BUILTIN_MODULES else len(BUILTIN_MODULES)
+
+    _FORMATS.sort(key=rank)  # stable: equal ranks keep their registration order
     return fmt
 
 
@@ -119,9 +131,12 @@ def read_log(
     fmt = get_format(format) if format else detect_format(path)
     src = open_source(path)
     data = src.read_all()
-    parser = fmt.new_parser(options)
-    first, used = parser.feed(data, 0)
-    last = parser.finish(data[used:], used)
+    try:
+        parser = fmt.new_parser(options)
+        first, used = parser.feed(data, 0)
+        last = parser.finish(data[used:], used)
+    except ColumnMappingError as exc:
+        raise ColumnMappingError(f"{path}: {exc}") from None
     name = run if run is not None else src.name
     table, restarts, bad, meta = finalize([first, last], name)
     if bad:

@@ -1,0 +1,141 @@
+"""Detectron2 ``metrics.json``: ``JSONWriter`` lines, one per iteration, keys sorted.
+
+Train scalars (no ``/`` in the key) go to split train, ``total_loss`` as ``loss`` and every
+other key (``loss_ce``, ``lr``, ``time``, ``data_time``, ``eta_seconds`` …) by its own name.
+Evaluation keys (``<task>/<metric>``) go to val: ``sem_seg/mIoU``, ``mACC``, ``pACC``, ``fwIoU``,
+``IoU-<c>``, ``ACC-<c>`` become ``miou``, ``macc``, ``aacc``, ``fwiou``, ``iou/<c>``, ``acc/<c>``
+divided by 100 (detectron2 prints percent); other keys (``segm/AP`` …) keep name and unit.
+
+Steps are 1-based like the other frameworks: ``step = iteration + 1``, so the train line of
+iteration 19 is step 20 and a periodic eval at ``k*period - 1`` lands on ``k*period``. The final
+eval runs after training with ``iteration == max_iter``, in an eval-only line right after the
+last train line (iteration ``max_iter - 1``, whose ``eta_seconds`` is 0 when present): it is
+reported at ``max_iter``, the step of that last train line, not ``max_iter + 1``. Appended
+launches (the file is opened in append mode) show up as a train step going back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from metrics.readers.base import LineParser, LogFormat, Parsed, Parser, RecordBuilder
+from metrics.readers.mapping import as_number, as_step
+from metrics.readers.registry import register
+from metrics.schema import AACC, LOSS, MACC, MIOU, acc_metric, iou_metric
+
+SEM_SEG = "sem_seg/"
+_SEM_SEG_SUMMARY = {"mIoU": MIOU, "mACC": MACC, "pACC": AACC, "fwIoU": "fwiou"}
+#: Train keys only detectron2's writers produce; one of them marks a metrics.json.
+MARKER_KEYS = frozenset(("total_loss", "data_time", "eta_seconds", "rank_data_time"))
+
+
+def load_line(raw: bytes) -> dict[str, Any] | None:
+    """The JSON object on one line (bare ``NaN`` allowed), or None."""
+    try:
+        obj = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def eval_metric(key: str) -> tuple[str, bool]:
+    """The tidy name of an evaluation key and whether its value is percent to divide by 100."""
+    if key.startswith(SEM_SEG):
+        name = key[len(SEM_SEG) :]
+        if name in _SEM_SEG_SUMMARY:
+            return _SEM_SEG_SUMMARY[name], True
+        if name.startswith("IoU-"):
+            return iou_metric(name[4:]), True
+        if name.startswith("ACC-"):
+            return acc_metric(name[4:]), True
+    return key, False
+
+
+class Detectron2Parser(LineParser):
+    """Parses ``metrics.json`` lines; keeps the last train iteration to place the final eval."""
+
+    parse_unterminated_tail = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_train_iter: int | None = None
+        self.last_eta: float | None = None
+
+    def finish(self, data: bytes, offset: int) -> Parsed:
+        # a growing file's last line may be cut short: parse it only if it is whole JSON
+        if load_line(data) is None:
+            return RecordBuilder().build()
+        return super().finish(data, offset)
+
+    def parse_lines(self, data: bytes, offset: int, out: RecordBuilder) -> None:
+        start = 0
+        line_no = self.lines_before
+        while start < len(data):
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end + 1
+            line_no += 1
+            raw = data[start:end]
+            if raw.strip():
+                self._parse_line(raw, offset + start, line_no, out)
+            start = end
+
+    def _parse_line(self, raw: bytes, offset: int, line_no: int, out: RecordBuilder) -> None:
+        obj = load_line(raw)
+        if obj is None:
+            out.bad(line_no, "not a JSON object", raw)
+            return
+        iteration = obj.get("iteration")
+        if not isinstance(iteration, int) or as_step(iteration) is None:
+            out.bad(line_no, "no integer 'iteration'", raw)
+            return
+        train = [(k, v) for k, v in obj.items() if "/" not in k and k != "iteration"]
+        evals = [(k, v) for k, v in obj.items() if "/" in k]
+        step = iteration + 1
+        if train:
+            if self.last_train_step is not None and step < self.last_train_step:
+                out.restart(offset, step, line_no)
+            self.last_train_step = step
+            self.last_train_iter = iteration
+            self.last_eta = as_number(obj.get("eta_seconds"))
+            for key, value in train:
+                number = as_number(value)
+                if number is not None:
+                    out.add(offset, step, "train", LOSS if key == "total_loss" else key, number)
+        elif self._is_final_eval(iteration):
+            step = iteration
+        for key, value in evals:
+            number = as_number(value)
+            if number is not None:
+                metric, percent = eval_metric(key)
+                out.add(offset, step, "val", metric, number / 100.0 if percent else number)
+
+    def _is_final_eval(self, iteration: int) -> bool:
+        """An eval-only line right after the last train line (``eta_seconds`` 0 or absent)."""
+        return self.last_train_iter == iteration - 1 and (
+            self.last_eta is None or self.last_eta == 0.0
+        )
+
+
+class Detectron2Format(LogFormat):
+    """JSON lines with an integer ``iteration`` and detectron2's train keys."""
+
+    name = "detectron2"
+    title = "Detectron2 metrics.json"
+
+    def sniff(self, head: bytes, path: str) -> bool:
+        lines = [raw for raw in head.split(b"\n", 50)[:50] if raw.strip()]
+        if not lines:
+            return False
+        objects = [load_line(raw) for raw in lines]
+        first = objects[0]
+        if first is None or not isinstance(first.get("iteration"), int):
+            return False
+        return any(obj is not None and obj.keys() & MARKER_KEYS for obj in objects)
+
+    def new_parser(self, options: Mapping[str, Any] | None = None) -> Parser:
+        return Detectron2Parser()
+
+
+register(Detectron2Format())

@@ -1,0 +1,211 @@
+"""diagnose(): each rule on a run built to show it, with hard negatives that must stay quiet."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from metrics.diagnosis import DiagnosisConfig, diagnose_table, load_config
+from metrics.errors import MetricsError
+from metrics.schema import concat_tables, make_table
+
+RNG = np.random.default_rng(0)
+
+
+def series(metric: str, split: str, steps, values):
+    steps = np.asarray(steps)
+    return make_table(
+        run="r",
+        step=steps,
+        split=[split] * len(steps),
+        metric=[metric] * len(steps),
+        value=np.asarray(values, float),
+        wall_time=np.full(len(steps), np.nan),
+    )
+
+
+def run_table(miou, loss=None, lr=None, every=1000, per_eval=20, extra=()):
+    """Train loss every every/per_eval steps, an eval each `every` steps."""
+    n_eval = len(miou)
+    eval_steps = np.arange(1, n_eval + 1) * every
+    tsteps = np.arange(1, n_eval * per_eval + 1) * (every // per_eval)
+    if loss is None:
+        loss = 2.0 * np.exp(-tsteps / (every * n_eval / 4)) + 0.3
+    if callable(loss):
+        loss = loss(tsteps)
+    parts = [series("miou", "val", eval_steps, miou), series("loss", "train", tsteps, loss)]
+    if lr is not None:
+        parts.append(series("lr", "train", tsteps, lr(tsteps) if callable(lr) else lr))
+    parts.extend(extra)
+    return concat_tables(parts)
+
+
+def codes(d):
+    return [f.code for f in d.findings]
+
+
+def rising(n=12, top=0.7, noise=0.0):
+    x = np.arange(1, n + 1)
+    return top * (1 - np.exp(-x / (n / 2))) + noise * RNG.standard_normal(n)
+
+
+def test_healthy_run_is_ok_without_warnings() -> None:
+    d = diagnose_table(run_table(rising()))
+    assert d.status == "ok"
+    assert not [f for f in d.findings if f.severity != "info"]
+
+
+def test_plateau_is_stalled_with_evidence_and_checks() -> None:
+    miou = np.concatenate([rising(6, 0.55), 0.55 + 0.004 * RNG.standard_normal(6)])
+    d = diagnose_table(run_table(miou), {"planned_steps": 12000})
+    assert d.status == "stalled"
+    f = d.findings[0]
+    assert f.code == "miou_plateau" and f.severity == "warning"
+    ev = f.evidence
+    assert ev["window_evals"] == 5 and ev["window_steps"] == [8000, 12000]
+    assert abs(ev["gain"]) <= ev["threshold"]
+    assert {
+        "slope_per_1k_steps",
+        "slope_ci_per_1k_steps",
+        "mann_kendall_p",
+        "evals_since_best",
+    } <= set(ev)
+    assert f.checks and f.steps == (8000, 12000)
+
+
+def test_plateau_with_lr_at_floor_puts_learning_rate_first() -> None:
+    miou = np.array([0.3, 0.4, 0.47, 0.52, 0.545, 0.546, 0.545, 0.547, 0.546, 0.545, 0.546, 0.546])
+    lr = lambda s: np.where(s < 5000, 0.01, 1e-5)  # noqa: E731
+    d = diagnose_table(run_table(miou, lr=lr))
+    plateau = next(f for f in d.findings if f.code == "miou_plateau")
+    assert plateau.checks[0] == "learning_rate"
+    exhausted = next(f for f in d.findings if f.code == "lr_exhausted")
+    assert exhausted.evidence["floor_step"] == 5000
+    assert exhausted.evidence["decayed_early"] is True
+
+
+def test_flat_loss_with_rising_miou_is_not_a_stall() -> None:
+    n = 12
+    loss = lambda s: np.where(s < 2000, 2.0 - s / 2000, 1.0) + 0.01 * RNG.standard_normal(len(s))  # noqa: E731
+    d = diagnose_table(run_table(np.linspace(0.3, 0.62, n), loss=loss))
+    assert d.status == "ok"
+    assert "loss_flat_miou_rising" in codes(d)
+    assert next(f for f in d.findings if f.code == "loss_flat_miou_rising").severity == "info"
+
+
+def test_noisy_but_improving_run_is_not_flagged() -> None:
+    x = np.arange(20)
+    miou = 0.3 + 0.02 * x + 0.012 * RNG.standard_normal(20)
+    d = diagnose_table(run_table(miou))
+    assert d.status == "ok", [f.message for f in d.findings]
+
+
+def test_nan_loss_is_diverging() -> None:
+    loss = lambda s: np.where(s > 6000, np.nan, 1.0)  # noqa: E731
+    d = diagnose_table(run_table(rising(), loss=loss))
+    assert d.status == "diverging"
+    f = d.findings[0]
+    assert f.code == "loss_nonfinite" and f.severity == "critical"
+    assert f.evidence["first_step"] == 6050 and f.checks[0] == "learning_rate"
+
+
+def test_exploding_loss_is_diverging() -> None:
+    loss = lambda s: np.where(s < 6000, 2.0 * np.exp(-s / 1500) + 0.2, 0.2 + (s - 6000) / 500)  # noqa: E731
+    d = diagnose_table(run_table(rising(), loss=loss))
+    assert d.status == "diverging" and "loss_explosion" in codes(d)
+
+
+def test_overfitting_reports_the_checkpoint_to_keep() -> None:
+    miou = [0.3, 0.42, 0.5, 0.55, 0.58, 0.6, 0.59, 0.56, 0.53, 0.5, 0.48, 0.46]
+    d = diagnose_table(run_table(np.array(miou)))
+    assert d.status == "overfitting"
+    f = next(f for f in d.findings if f.code == "overfitting")
+    assert f.evidence["best_step"] == 6000 and "step 6000" in f.message
+    assert f.checks == ("augmentation", "regularization")
+    assert "miou_plateau" not in codes(d)
+
+
+def test_drop_without_falling_train_loss_is_not_overfitting() -> None:
+    miou = [0.3, 0.42, 0.5, 0.55, 0.58, 0.6, 0.59, 0.56, 0.53, 0.5, 0.48, 0.46]
+    d = diagnose_table(run_table(np.array(miou), loss=lambda s: np.full(len(s), 0.5)))
+    assert "overfitting" not in codes(d)
+
+
+def per_class(names_values, every=1000):
+    return [series(f"iou/{n}", "val", np.arange(1, len(v) + 1) * every, v) for n, v in names_values]
+
+
+def test_dead_class_is_named() -> None:
+    n = 8
+    extra = per_class([("road", np.linspace(0.5, 0.9, n)), ("bicycle", np.zeros(n))])
+    d = diagnose_table(run_table(rising(n), extra=extra))
+    f = next(f for f in d.findings if f.code == "dead_class")
+    assert f.evidence["classes"] == ["bicycle"] and "'bicycle'" in f.message
+    assert f.checks == ("labels", "class_balance")
+
+
+def test_majority_class_at_the_end_is_a_warning_and_early_only_is_info() -> None:
+    n = 8
+    aacc = series("aacc", "val", np.arange(1, n + 1) * 1000, np.full(n, 0.98))
+    stuck = diagnose_table(run_table(np.full(n, 0.49), extra=[aacc]), {"num_classes": 2})
+    f = next(f for f in stuck.findings if f.code == "majority_class")
+    assert f.severity == "warning"
+    recovering = np.array([0.49, 0.6, 0.7, 0.75, 0.8, 0.82, 0.85, 0.87])
+    early = diagnose_table(run_table(recovering, extra=[aacc]), {"num_classes": 2})
+    f = next(f for f in early.findings if f.code == "majority_class")
+    assert f.severity == "info" and f.evidence["recovered_step"] == 2000
+
+
+def test_uniform_prediction_at_ln_c() -> None:
+    c = 19
+    loss = lambda s: math.log(c) + 0.01 * RNG.standard_normal(len(s))  # noqa: E731
+    d = diagnose_table(run_table(np.full(8, 0.02), loss=loss), {"num_classes": c})
+    assert "uniform_prediction" in codes(d) and d.status == "stalled"
+
+
+def test_absent_classes_jump() -> None:
+    n = 8
+    a = np.linspace(0.5, 0.6, n)
+    b = np.where(np.arange(n) < 4, np.nan, 0.9)
+    extra = per_class([("a", a), ("b", b)])
+    miou = np.nanmean(np.vstack([a, b]), axis=0)
+    d = diagnose_table(run_table(miou, extra=extra))
+    f = next(f for f in d.findings if f.code == "absent_classes")
+    assert f.evidence["step"] == 5000 and f.evidence["classes_after"] == 2
+
+
+def test_stuck_process_needs_a_planned_end_and_silence() -> None:
+    t = run_table(rising())
+    meta = {"planned_steps": 40000}
+    quiet = diagnose_table(t, meta, updated=1000.0, now=1000.0 + 3600)
+    assert "stuck_process" in codes(quiet)
+    fresh = diagnose_table(t, meta, updated=1000.0, now=1000.0 + 60)
+    assert "stuck_process" not in codes(fresh)
+    done = diagnose_table(t, {"planned_steps": 12000}, updated=1000.0, now=1e9)
+    assert "stuck_process" not in codes(done)
+
+
+def test_no_validation_metric_is_no_eval() -> None:
+    t = series("loss", "train", np.arange(1, 100), np.linspace(2, 1, 99))
+    assert diagnose_table(t).status == "no_eval"
+
+
+def test_too_few_evals_give_no_verdict() -> None:
+    d = diagnose_table(run_table(np.array([0.3, 0.3, 0.3])))
+    assert d.status == "ok" and not d.findings
+
+
+def test_thresholds_from_a_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "segwatch.toml"
+    cfg.write_text("[diagnosis]\nwindow = 8\nz = 3.0\n")
+    loaded = load_config(cfg, min_evals=9)
+    assert loaded == DiagnosisConfig(window=8, z=3.0, min_evals=9)
+    cfg.write_text("[diagnosis]\nwindw = 8\n")
+    with pytest.raises(MetricsError, match="unknown setting"):
+        load_config(cfg)
+    cfg.write_text("[diagnosis\n")
+    with pytest.raises(MetricsError, match="not valid TOML"):
+        load_config(cfg)
