@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from dashboard.cli_data import add_data_commands
 from metrics.diagnosis import diagnose, load_config
 from metrics.errors import MetricsError
 from metrics.runs import discover_runs, load_run
@@ -47,6 +48,17 @@ def _parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
     serve.set_defaults(func=_serve)
+    demo = sub.add_parser(
+        "demo", help="serve a run written in real time into a temporary folder (live mode)"
+    )
+    demo.add_argument("--port", type=int, default=8501)
+    demo.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    demo.add_argument(
+        "--interval", type=float, default=0.5, help="seconds between two log lines (default 0.5)"
+    )
+    demo.set_defaults(func=_demo)
     check = sub.add_parser("check", help="read runs and print what they show")
     check.add_argument("paths", nargs="+", help="folders of runs or single log files")
     check.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -63,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         "--z", type=float, help="noise multiplier of the plateau test (default 1.645)"
     )
     check.set_defaults(func=_check)
+    add_data_commands(sub)
     return p
 
 
@@ -100,6 +113,19 @@ def _serve(args: argparse.Namespace) -> int:
     ]
     stcli.main()
     return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from dashboard.demo import start_demo
+
+    folder = Path(tempfile.mkdtemp(prefix="segwatch-demo-"))
+    writer = start_demo(folder, interval_s=args.interval)
+    print(f"segwatch: demo runs in {folder}; live-run/ grows a line every {args.interval} s")
+    code = _serve(argparse.Namespace(logdir=str(folder), port=args.port, host=args.host))
+    writer.stop_event.set()
+    return code
 
 
 _FAIL_RANK = {"warning": ("warning", "critical"), "critical": ("critical",), "never": ()}

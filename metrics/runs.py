@@ -8,6 +8,7 @@ taken from the most precise file that has it, so nothing is counted twice).
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -80,27 +81,34 @@ def discover_runs(logdir: str) -> list[RunSource]:
     if not fs.exists(root):
         raise LogReadError(f"{logdir}: no such file or folder")
     if fs.isfile(root):
-        fmt = _sniff(prefix + root)
+        fmt, _ = _sniff(prefix + root)
         if fmt is None:
             raise MetricsError(_unknown(str(logdir)))
         name = posixpath.basename(root)
         lf = LogFile(prefix + root, fmt, "", _priority(fmt))
         return [RunSource(name, str(logdir), (lf,))]
     found: dict[str, list[LogFile]] = {}
-    for path in sorted(fs.find(root)):
+    seen: set[tuple[str, int, bytes]] = set()
+    for path, size in sorted(_files(fs, root), key=_canonical_first):
         rel = posixpath.relpath(path, root)
         if any(part.startswith(".") for part in rel.split("/")) or _NOT_LOGS.search(path):
             continue
-        fmt = _sniff(prefix + path)
+        fmt, head = _sniff(prefix + path)
         if fmt is None:
             continue
         run_dir = _run_dir(posixpath.dirname(rel))
+        # MMEngine writes vis_data/scalars.json and an identical vis_data/<ts>.json: read once
+        twin = (run_dir, size, hashlib.sha1(head).digest())
+        if twin in seen:
+            continue
+        seen.add(twin)
         inner = rel if run_dir == "." else rel[len(run_dir) + 1 :]
         launch = m.group(0) if (m := TIMESTAMP_RE.search(inner)) else ""
         found.setdefault(run_dir, []).append(LogFile(prefix + path, fmt, launch, _priority(fmt)))
     runs = []
+    top = posixpath.basename(root.rstrip("/")) or root
     for run_dir, files in sorted(found.items()):
-        for name, group in _split_same_format(run_dir, files):
+        for name, group in _split_same_format(run_dir, files, top):
             path = prefix + (posixpath.join(root, run_dir) if run_dir != "." else root)
             runs.append(RunSource(name, path, tuple(group)))
     return runs
@@ -173,13 +181,31 @@ def _read(f: LogFile, run: str) -> LogData:
     return read_log(f.path, format=f.format, run=run)
 
 
-def _sniff(path: str) -> str | None:
+def _sniff(path: str) -> tuple[str | None, bytes]:
+    """The format of a file judged by its first bytes, and those bytes."""
     try:
         head = open_source(path).read_head(SNIFF_BYTES)
     except LogReadError:
-        return None
+        return None, b""
     fmt = sniff_format(head, path) if head else None
-    return fmt.name if fmt else None
+    return (fmt.name if fmt else None), head
+
+
+_CANONICAL = ("scalars.json", "metrics.json", "trainer_state.json", "metrics.csv")
+
+
+def _canonical_first(entry: tuple[str, int]) -> tuple[str, int, str]:
+    """Sort key: by folder, the framework's canonical file name first (kept among twins)."""
+    folder, name = posixpath.split(entry[0])
+    return folder, 0 if name in _CANONICAL else 1, name
+
+
+def _files(fs: Any, root: str) -> list[tuple[str, int]]:
+    """Every regular file below ``root`` with its size."""
+    found = fs.find(root, detail=True)
+    return [
+        (p, int(info.get("size") or 0)) for p, info in found.items() if info.get("type") == "file"
+    ]
 
 
 def _priority(fmt: str) -> int:
@@ -195,8 +221,13 @@ def _run_dir(folder: str) -> str:
     return "/".join(parts) or "."
 
 
-def _split_same_format(run_dir: str, files: list[LogFile]) -> list[tuple[str, list[LogFile]]]:
-    """Unrelated logs side by side in one folder (same format, same launch) are separate runs."""
+def _split_same_format(
+    run_dir: str, files: list[LogFile], top: str
+) -> list[tuple[str, list[LogFile]]]:
+    """Unrelated logs side by side in one folder (same format, same launch) are separate runs.
+
+    A run whose files lie directly in LOGDIR is named after LOGDIR itself (``top``).
+    """
     base = run_dir if run_dir != "." else ""
     files = _latest_snapshots(files)
     seen: dict[tuple[str, str], list[LogFile]] = {}
@@ -204,7 +235,7 @@ def _split_same_format(run_dir: str, files: list[LogFile]) -> list[tuple[str, li
         seen.setdefault((f.format, f.launch), []).append(f)
     clashing = {f.path for group in seen.values() if len(group) > 1 for f in group}
     if not clashing:
-        return [(base or ".", files)]
+        return [(base or top, files)]
     out: list[tuple[str, list[LogFile]]] = []
     rest = [f for f in files if f.path not in clashing]
     for path in sorted(clashing):
@@ -212,7 +243,7 @@ def _split_same_format(run_dir: str, files: list[LogFile]) -> list[tuple[str, li
         name = posixpath.join(base, leaf) if base else leaf
         out.append((name, [lf for lf in files if lf.path == path]))
     if rest:
-        out.append((base or ".", rest))
+        out.append((base or top, rest))
     return out
 
 

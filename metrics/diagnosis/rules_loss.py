@@ -54,7 +54,7 @@ def loss_explosion(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     low = float(smooth[i_min])
     now = float(np.median(smooth[-head:]))
     descent = start - low
-    spikes, _ = _spikes(v, smooth, cfg.spike_z)
+    spikes, sd = _spikes(v, smooth, cfg.spike_z)
     late = spikes[spikes >= len(v) // 2]
     evidence = {
         "start_loss": start,
@@ -64,8 +64,9 @@ def loss_explosion(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
         "spikes": len(spikes),
         "spike_z": cfg.spike_z,
     }
-    # a loss must first have come down clearly (by a tenth of where it started) to blow up
-    came_down = descent > 0.1 * abs(start)
+    # a loss must first have come down clearly (by a tenth of where it started, and well
+    # beyond its point-to-point noise) before it can blow up
+    came_down = descent > max(0.1 * abs(start), 5 * sd)
     if came_down and i_min < len(v) - head and now > low + cfg.explode_fraction * descent:
         lost = (now - low) / descent
         return [

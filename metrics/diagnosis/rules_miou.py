@@ -12,7 +12,6 @@ import numpy as np
 from metrics.diagnosis.config import DiagnosisConfig
 from metrics.diagnosis.findings import Check, Finding
 from metrics.diagnosis.inputs import RunSeries, Series
-from metrics.intervals import interval_means
 from metrics.trends import Progress, noise_level, progress, trend
 
 
@@ -147,13 +146,13 @@ def lr_exhausted(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
         return []
     m = rs.miou.finite
     after = m.steps > floor_step
-    if after.sum() < 2 or after.all():
-        return []  # the floor came at the very end (a finished schedule) or before any eval
+    total = rs.planned_steps or rs.last_step or 0
+    early = total > 0 and floor_step < cfg.lr_early * total
+    if after.all() or after.sum() < (2 if early else cfg.window):
+        return []  # the floor came at the end of its schedule, or before any eval
     gain = float(m.values[after].max() - m.values[~after].max())
     if gain > p.threshold:
         return []
-    total = rs.planned_steps or rs.last_step or 0
-    early = total > 0 and floor_step < cfg.lr_early * total
     when = f"already at step {floor_step} of {total}" if early else f"at step {floor_step}"
     return [
         Finding(
@@ -238,28 +237,17 @@ def loss_flat_miou_rising(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
         return []
     m = rs.miou.finite
     w0, end = int(m.steps[-p.window]), int(m.steps[-1])
-    means, _ = interval_means(rs.loss.steps, rs.loss.values, m.steps)
-    means = means[np.isfinite(means)]
-    if len(means) < 4:
-        return []
-    descent = float(means[0] - means.min())
-    recent = means[-min(p.window, len(means)) :]
-    change = float(recent[0] - recent[-1])
-    if descent <= 0 or change > 0.1 * descent:
+    loss_dir, loss_p = loss_direction(rs, w0, end)
+    if loss_dir != "flat":
         return []
     return [
         Finding(
             "loss_flat_miou_rising",
             "info",
-            f"The training loss is flat over steps {w0}–{end} but validation mIoU still gains "
-            f"{p.gain:+.4f} (beyond its noise of ±{p.threshold:.4f}): this is normal in "
-            "segmentation, keep training.",
-            {
-                "miou_gain": p.gain,
-                "threshold": p.threshold,
-                "loss_change": change,
-                "loss_total_descent": descent,
-            },
+            f"The training loss shows no trend over steps {w0}–{end} (Mann–Kendall p = "
+            f"{loss_p:.2f}) but validation mIoU still gains {p.gain:+.4f}, beyond its noise of "
+            f"±{p.threshold:.4f}: this is normal in segmentation, keep training.",
+            {"miou_gain": p.gain, "threshold": p.threshold, "loss_trend_p": loss_p},
             ("iterations",),
             (w0, end),
         )

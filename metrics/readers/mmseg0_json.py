@@ -1,0 +1,166 @@
+"""MMSegmentation 0.x ``<timestamp>.log.json``: mmcv's ``TextLoggerHook`` JSON lines.
+
+Line 1 is run metadata (``env_info``, ``config``, ``CLASSES``…), then ``"mode": "train"``
+records (``iter`` = training iteration) and ``"mode": "val"`` records whose ``iter`` is the
+val-set size, so a val record is attached to the last train iteration before it. Scores are
+fractions. Epoch-based runs log the inner iteration of each epoch: their step is the sum of
+the last logged inner iteration of every earlier epoch plus the inner iteration (exact when
+the loader length is a multiple of the log interval; the JSON does not record that length).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import orjson
+
+from metrics.readers._mmseg_common import (
+    POSITION_KEYS,
+    JsonLinesParser,
+    columns_by_keys,
+    emit_columns,
+    int_column,
+)
+from metrics.readers.base import LogFormat, Parser, RecordBuilder
+from metrics.readers.registry import register
+
+_MAX_ITERS = re.compile(r"\bmax_iters\s*=\s*(\d+)")
+_META_KEYS = ("env_info", "config", "CLASSES", "mmseg_version", "exp_name")
+_SKIP = {"train": POSITION_KEYS, "val": POSITION_KEYS | {"lr"}}
+
+
+def _meta_rows(recs: list[dict[str, Any]], kind: np.ndarray) -> np.ndarray:
+    """Which non-records are the run-metadata line (not malformed)."""
+    meta = np.zeros(len(kind), bool)
+    for j in np.flatnonzero(kind == 0):
+        meta[j] = "mode" not in recs[j] and any(k in recs[j] for k in _META_KEYS)
+    return meta
+
+
+class MMSeg0JsonParser(JsonLinesParser):
+    """Stateful: the last train step (for val records) and the epoch bookkeeping."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_epoch = False
+        self.epoch: int | None = None
+        self.inner = 0
+        self.epoch_base = 0
+
+    def handle(
+        self,
+        recs: list[dict[str, Any]],
+        offs: np.ndarray,
+        data: bytes,
+        base: int,
+        out: RecordBuilder,
+    ) -> None:
+        n = len(recs)
+        kind = np.zeros(n, np.int8)  # 1 train, 2 val, 0 not a record
+        iters = np.full(n, np.nan)
+        epochs = np.full(n, np.nan)
+        blocks = columns_by_keys(recs)
+        for pos, cols in blocks:
+            modes = cols.get("mode")
+            if modes is None:  # the run-metadata line (or a malformed one, reported below)
+                for j in pos if any(k in cols for k in _META_KEYS) else ():
+                    self._meta(recs[j], out)
+                continue
+            mode = np.array(modes, object)
+            kind[pos] = np.where(mode == "train", 1, np.where(mode == "val", 2, 0))
+            iters[pos] = int_column(cols.get("iter"), len(pos))
+            epochs[pos] = int_column(cols.get("epoch"), len(pos))
+        bad = ((kind == 1) & np.isnan(iters)) | ((kind == 0) & ~_meta_rows(recs, kind))
+        for j in np.flatnonzero(bad):
+            reason = "train record without integer 'iter'" if kind[j] else "no 'mode' train/val"
+            out.bad(self._line(data, offs[j], base), reason, orjson.dumps(recs[j])[:200])
+        kind[bad] = 0
+        steps = self._steps(kind, iters, epochs)
+        t = np.flatnonzero(kind == 1)
+        self.track_train_steps(data, offs[t], steps[t], out, base)
+        for pos, cols in blocks:
+            for code, split in ((1, "train"), (2, "val")):
+                keep = kind[pos] == code
+                if keep.any():
+                    skip = _SKIP[split]
+                    emit_columns(out, split, cols, skip, pos, keep, offs, steps, str)
+
+    def _steps(self, kind: np.ndarray, iters: np.ndarray, epochs: np.ndarray) -> np.ndarray:
+        """Train steps from ``iter`` (or epochs); val records take the last train step."""
+        steps = np.zeros(len(kind), np.int64)
+        t = np.flatnonzero(kind == 1)
+        if len(t):
+            inner = iters[t].astype(np.int64)
+            ep = np.where(np.isnan(epochs[t]), -1, epochs[t]).astype(np.int64)
+            if not self.by_epoch:
+                self.by_epoch = _inner_iters(ep, inner, self.epoch, self.inner)
+            if self.by_epoch:
+                steps[t] = self._epoch_steps(ep.tolist(), inner)
+            else:
+                steps[t] = inner
+                self.epoch = int(ep[-1]) if ep[-1] >= 0 else self.epoch
+                self.inner = int(inner[-1])
+        idx = np.where(kind == 1, np.arange(len(kind)), -1)
+        np.maximum.accumulate(idx, out=idx)
+        v = np.flatnonzero(kind == 2)
+        before = self.last_train_step if self.last_train_step is not None else 0
+        steps[v] = np.where(idx[v] >= 0, steps[np.maximum(idx[v], 0)], before)
+        return steps
+
+    def _epoch_steps(self, epochs: list[int], inner: np.ndarray) -> np.ndarray:
+        out = np.empty(len(inner), np.int64)
+        for i, (e, it) in enumerate(zip(epochs, inner.tolist(), strict=True)):
+            if e >= 0 and self.epoch is not None and e > self.epoch:
+                self.epoch_base += self.inner
+            if e >= 0:
+                self.epoch = e
+            self.inner = it
+            out[i] = self.epoch_base + it
+        return out
+
+    def _meta(self, rec: dict[str, Any], out: RecordBuilder) -> None:
+        classes = rec.get("CLASSES")
+        if isinstance(classes, list) and all(isinstance(c, str) for c in classes):
+            out.meta["class_names"] = list(classes)
+        config = rec.get("config")
+        if isinstance(config, str):
+            found = _MAX_ITERS.findall(config)
+            if found:
+                out.meta["planned_steps"] = int(found[-1])
+
+    def _line(self, data: bytes, off: int, base: int) -> int:
+        return self.line_number(data, int(off) - base)
+
+
+def _inner_iters(e: np.ndarray, iters: np.ndarray, epoch: int | None, inner: int) -> bool:
+    """Whether ``iter`` restarts when ``epoch`` grows (an epoch-based runner's inner iteration)."""
+    prev_e = np.concatenate(([-1 if epoch is None else epoch], e[:-1]))
+    prev_i = np.concatenate(([inner], iters[:-1]))
+    grew = (e > prev_e) & (prev_e >= 0) & (e >= 0)
+    return bool(np.any(grew & (iters <= prev_i)))
+
+
+class MMSeg0JsonFormat(LogFormat):
+    """MMSegmentation 0.x JSON log (``*.log.json``)."""
+
+    name = "mmseg0-json"
+    title = "MMSegmentation 0.x JSON log"
+
+    def sniff(self, head: bytes, path: str) -> bool:
+        text = head.lstrip()
+        if not text.startswith(b"{"):
+            return False
+        return (
+            b'"mode": "train"' in head
+            or b'"mode": "val"' in head
+            or text.startswith(b'{"env_info": ')
+        )
+
+    def new_parser(self, options: Mapping[str, Any] | None = None) -> Parser:
+        return MMSeg0JsonParser()
+
+
+register(MMSeg0JsonFormat())
