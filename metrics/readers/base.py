@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from metrics.schema import SPLITS, codes_categorical
+from metrics.schema import SPLITS, codes_categorical, frame_of
 
 RECORD_COLUMNS: tuple[str, ...] = ("offset", "step", "split", "metric", "value", "wall_time")
 
@@ -183,7 +183,7 @@ def records_frame(
     walls: np.ndarray,
 ) -> pd.DataFrame:
     """A records frame from codes, without building millions of Python strings."""
-    return pd.DataFrame(
+    return frame_of(
         {
             "offset": offsets,
             "step": steps,

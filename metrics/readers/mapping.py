@@ -51,7 +51,7 @@ WALL_TIME_NAME = "wall_time"
 MAX_STEP = 2**62
 OPTION_KEYS: tuple[str, ...] = ("columns", "step", "wall_time", "percent")
 
-_VAL_WORDS = "val|valid|validation|eval|evaluation|test|testing"
+_VAL_WORDS = "val|valid|validation|eval|evaluate|evaluation|test|testing"
 _TRAIN_WORDS = "train|training"
 _PREFIX_RE = re.compile(rf"^(?:({_VAL_WORDS})|({_TRAIN_WORDS}))[_/\-.:](?=.)", re.IGNORECASE)
 _SUFFIX_RE = re.compile(rf"(?<=.)[_/\-.:](?:({_VAL_WORDS})|({_TRAIN_WORDS}))$", re.IGNORECASE)
