@@ -12,6 +12,7 @@ import numpy as np
 from metrics.diagnosis.config import DiagnosisConfig
 from metrics.diagnosis.findings import Check, Finding
 from metrics.diagnosis.inputs import RunSeries, Series
+from metrics.diagnosis.rules_classes import majority_class
 from metrics.trends import Progress, noise_level, progress, trend
 
 
@@ -119,7 +120,9 @@ def _plateau_checks(
         order = ["iterations", "learning_rate", "labels"]
     else:
         order = ["learning_rate", "labels", "data_pipeline"]
-    if any(_dead(s, cfg) for s in rs.class_iou.values()):
+    if any(f.severity == "warning" for f in majority_class(rs, cfg)):
+        order = ["class_balance", "labels", *order]
+    elif any(_dead(s, cfg) for s in rs.class_iou.values()):
         order = [c for c in order if c != "labels"]
         order[1:1] = ["labels", "class_balance"]
     elif _imbalanced(rs):
