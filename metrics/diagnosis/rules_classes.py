@@ -36,27 +36,29 @@ def dead_class(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     ]
 
 
-def _counted(rs: RunSeries, step: int) -> tuple[int, int]:
-    """Classes counted in mIoU at an eval (finite IoU) and those with IoU above zero."""
-    counted = alive = 0
+def _class_counts(rs: RunSeries) -> dict[int, tuple[int, int]]:
+    """Per eval step: classes counted in mIoU (finite IoU) and those with IoU above 0.01."""
+    counted: dict[int, list[int]] = {}
     for s in rs.class_iou.values():
-        at = s.values[s.steps == step]
-        if len(at) and math.isfinite(at[0]):
-            counted += 1
-            alive += int(at[0] > 0.01)
-    return counted, alive
+        finite = np.isfinite(s.values)
+        for step, ok, alive in zip(s.steps.tolist(), finite, s.values > 0.01, strict=True):
+            c = counted.setdefault(step, [0, 0])
+            c[0] += int(ok)
+            c[1] += int(ok and alive)
+    return {step: (c[0], c[1]) for step, c in counted.items()}
 
 
 def majority_class(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """Pixel accuracy high while mIoU ≈ aAcc / C: only the majority class is predicted."""
     if not len(rs.aacc) or not len(rs.miou):
         return []
+    counts = _class_counts(rs)
     hits: list[tuple[int, float, float, int]] = []
     for step, aacc in zip(rs.aacc.steps, rs.aacc.values, strict=True):
         miou = rs.miou.values[rs.miou.steps == step]
         if not len(miou) or not (math.isfinite(aacc) and math.isfinite(miou[0])):
             continue
-        counted, alive = _counted(rs, int(step))
+        counted, alive = counts.get(int(step), (0, 0))
         c = counted or rs.num_classes
         if not c or c < 2:
             continue
@@ -111,9 +113,10 @@ def absent_classes(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     sigma = noise_level(m.values)
     margin = cfg.z * math.sqrt(2.0) * sigma if math.isfinite(sigma) else 0.0
     out = []
-    prev = _counted(rs, int(m.steps[0]))[0]
+    counts = _class_counts(rs)
+    prev = counts.get(int(m.steps[0]), (0, 0))[0]
     for i in range(1, len(m)):
-        n = _counted(rs, int(m.steps[i]))[0]
+        n = counts.get(int(m.steps[i]), (0, 0))[0]
         jump = float(m.values[i] - m.values[i - 1])
         if n and prev and n != prev and abs(jump) > margin:
             out.append(
