@@ -1,0 +1,126 @@
+"""Every cache of the dashboard, in one place, keyed on the run's files' (path, mtime_ns, size).
+
+A cache keyed on the path alone would serve stale data while a run is written. Results are
+kept with ``st.cache_resource`` (no copy on each hit: they are frozen dataclasses and frames
+nobody mutates); the objects passed with a leading underscore are not hashed — the file key
+stands for them. ``clear()`` empties everything (tests call it between apps).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import streamlit as st
+
+from dashboard.live import LiveRun, RunState
+from dashboard.overview_table import RowInput, overview_row
+from dashboard.prepare import RunPlot, prepare_run, run_forecast
+from dashboard.prepare import metric_series as _series
+from metrics.diagnosis import RunDiagnosis, diagnose
+from metrics.forecast import Forecast
+from metrics.runs import Run, RunSource, discover_runs
+from metrics.schema import MIOU
+
+DISCOVER_TTL_S = 10.0
+#: Diagnoses depend on the clock (a run silent too long is stuck): recomputed once a minute.
+DIAGNOSIS_PERIOD_S = 60.0
+
+Key = tuple[tuple[str, int, int], ...]
+
+
+@st.cache_data(ttl=DISCOVER_TTL_S, show_spinner=False, max_entries=16)
+def discover(logdir: str) -> list[RunSource]:
+    """The runs below ``logdir`` (re-scanned every few seconds, so new runs appear)."""
+    return discover_runs(logdir)
+
+
+def _ident(source: RunSource) -> tuple[object, ...]:
+    return (source.name, source.path, tuple((f.path, f.format, f.launch) for f in source.files))
+
+
+@st.cache_resource(max_entries=1000, show_spinner=False)
+def _live(ident: tuple[object, ...], _source: RunSource) -> LiveRun:
+    return LiveRun(_source)
+
+
+def live_run(source: RunSource) -> LiveRun:
+    """The one ``LiveRun`` (its tailers) kept for this run across reruns and sessions."""
+    return _live(_ident(source), source)
+
+
+def run_state(source: RunSource) -> RunState:
+    """The run with whatever was appended since the last look read in."""
+    return live_run(source).refresh()
+
+
+def run_states(sources: Sequence[RunSource]) -> list[RunState]:
+    return [run_state(s) for s in sources]
+
+
+def _clock_bucket() -> int:
+    return int(time.time() // DIAGNOSIS_PERIOD_S)
+
+
+@st.cache_resource(max_entries=2000, show_spinner=False)
+def _diagnosis(key: Key, bucket: int, _run: Run) -> RunDiagnosis:
+    return diagnose(_run)
+
+
+def diagnosis(state: RunState) -> RunDiagnosis:
+    """The run's diagnosis (``state.run`` must be set)."""
+    assert state.run is not None
+    return _diagnosis(state.key, _clock_bucket(), state.run)
+
+
+@st.cache_resource(max_entries=2000, show_spinner=False)
+def _forecast(key: Key, _run: Run) -> Forecast | None:
+    steps, values = _series(_run.table, MIOU, "val")
+    return run_forecast(steps, values, planned_steps(_run))
+
+
+def forecast(state: RunState) -> Forecast | None:
+    """mIoU forecast at the planned last step, when the log names one."""
+    assert state.run is not None
+    return _forecast(state.key, state.run)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _run_plot(key: Key, weight: float, bucket: int, _state: RunState) -> RunPlot:
+    assert _state.run is not None
+    run = _state.run
+    return prepare_run(
+        run.name, run.table, diagnosis(_state), forecast(_state), planned_steps(run), weight
+    )
+
+
+def run_plot(state: RunState, weight: float) -> RunPlot:
+    """The run page's prepared curves for this smoothing weight."""
+    return _run_plot(state.key, float(weight), _clock_bucket(), state)
+
+
+def planned_steps(run: Run) -> int | None:
+    planned = run.meta.get("planned_steps")
+    try:
+        return int(planned) if planned else None
+    except (TypeError, ValueError):
+        return None
+
+
+def clear() -> None:
+    """Forget every cached result and every followed run."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@st.cache_resource(max_entries=2000, show_spinner=False)
+def _row(key: Key, bucket: int, _state: RunState) -> dict[str, object]:
+    assert _state.run is not None
+    run = _state.run
+    r = RowInput(run.name, run.table, planned_steps(run), diagnosis(_state), forecast(_state))
+    return overview_row(r)
+
+
+def row(state: RunState) -> dict[str, object]:
+    """The run's overview row without its age columns (see ``overview_table.with_age``)."""
+    return _row(state.key, _clock_bucket(), state)

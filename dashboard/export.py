@@ -1,0 +1,95 @@
+"""A run's report as one standalone HTML file (plotly.js inlined: works offline) and its CSV.
+
+Pure: figures and a diagnosis in, text out. Every string from a log is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from metrics.diagnosis import CHECK_ADVICE, RunDiagnosis
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:1200px;color:#222;padding:0 1rem}
+h1{margin-bottom:.2rem} .muted{color:#666}
+.finding{border-left:4px solid #999;padding:.4rem .8rem;margin:.8rem 0;background:#fafafa}
+.critical{border-color:#e41a1c} .warning{border-color:#ff7f00} .info{border-color:#377eb8}
+table{border-collapse:collapse} td,th{border:1px solid #ddd;padding:.2rem .6rem;text-align:left}
+"""
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def report_html(
+    run: str,
+    figures: Sequence[go.Figure],
+    diagnosis: RunDiagnosis,
+    facts: Mapping[str, Any],
+    generated: dt.datetime | None = None,
+) -> str:
+    """A self-contained HTML page: the run's facts, its findings with checks, its figures."""
+    when = (generated or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>segwatch report: {_e(run)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(run)}</h1>",
+        f'<p class="muted">segwatch report · generated {_e(when)} · '
+        f"status: <b>{_e(diagnosis.status)}</b></p>",
+        _facts_table(facts),
+        "<h2>Findings</h2>",
+        _findings(diagnosis),
+        "<h2>Curves</h2>",
+    ]
+    for i, fig in enumerate(figures):
+        parts.append(
+            fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+        )
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _facts_table(facts: Mapping[str, Any]) -> str:
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts.items())
+    return f"<table>{rows}</table>"
+
+
+def _findings(diagnosis: RunDiagnosis) -> str:
+    if not diagnosis.findings:
+        return "<p>No findings.</p>"
+    out = []
+    for f in diagnosis.findings:
+        steps = f" · steps {f.steps[0]}–{f.steps[1]}" if f.steps else ""
+        evidence = "".join(
+            f"<li><code>{_e(k)}</code>: {_e(_fmt(v))}</li>" for k, v in f.evidence.items()
+        )
+        checks = "".join(
+            f"<li><b>{_e(c)}</b>: {_e(CHECK_ADVICE.get(c, ''))}</li>" for c in f.checks
+        )
+        out.append(
+            f'<div class="finding {_e(f.severity)}"><b>{_e(f.code)}</b> ({_e(f.severity)}'
+            f"{_e(steps)})<p>{_e(f.message)}</p>"
+            + (f"<p>Evidence:</p><ul>{evidence}</ul>" if evidence else "")
+            + (f"<p>Checks to try:</p><ol>{checks}</ol>" if checks else "")
+            + "</div>"
+        )
+    return "\n".join(out)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def table_csv(table: pd.DataFrame) -> bytes:
+    """The run's tidy table as CSV (NaN as ``nan``, ±inf as ``inf``/``-inf``: kept, not blank)."""
+    out = table.astype({"run": str, "split": str, "metric": str})
+    return out.to_csv(index=False, na_rep="nan").encode("utf-8")

@@ -1,0 +1,153 @@
+"""A run followed while it is written: one ``LogTailer`` per file, merged with ``merge_run``.
+
+``LiveRun.refresh()`` costs one stat per file when nothing changed; when a file grew it reads
+only the new bytes. No Streamlit here: ``dashboard.cache`` keeps one ``LiveRun`` per run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, replace
+
+from metrics.errors import LogReadError, MetricsError
+from metrics.readers.registry import LogData, get_format
+from metrics.readers.source import open_source
+from metrics.runs import Run, RunSource, merge_run
+from metrics.tail import LogTailer
+
+#: A file unchanged for this long is treated as finished: its unterminated last line is read.
+FINAL_AFTER_S = 30.0
+#: A run whose files changed within this many seconds is shown as live.
+LIVE_WITHIN_S = 120.0
+
+FileKey = tuple[str, int, int]  # (path, mtime_ns, size)
+
+
+def file_key(path: str) -> FileKey:
+    """(path, mtime_ns, size) of a file: what every dashboard cache is keyed on."""
+    src = open_source(path)
+    if src.is_local:
+        try:
+            st = os.stat(src.inner)
+        except OSError:
+            return (path, -1, -1)
+        return (path, st.st_mtime_ns, st.st_size)
+    try:
+        fs = src.stat()
+    except LogReadError:
+        return (path, -1, -1)
+    return (path, int(fs.mtime * 1e9), fs.size)
+
+
+@dataclass(frozen=True)
+class RunState:
+    """A run as of its last refresh: the merged run (or None) and why it failed, if it did."""
+
+    name: str
+    run: Run | None
+    error: str | None
+    key: tuple[FileKey, ...]
+    updated: float | None  # newest mtime of the run's files (epoch seconds)
+    polled_in_s: float = 0.0  # how long the last refresh took
+
+    def age(self, now: float | None = None) -> float | None:
+        """Seconds since a file of the run last changed."""
+        if self.updated is None:
+            return None
+        return max(0.0, (time.time() if now is None else now) - self.updated)
+
+    def is_live(self, now: float | None = None) -> bool:
+        a = self.age(now)
+        return a is not None and a < LIVE_WITHIN_S
+
+
+class LiveRun:
+    """Incremental reader of every file of one run; thread-safe (sessions share it)."""
+
+    def __init__(self, source: RunSource) -> None:
+        self.source = source
+        self._tailers = {
+            f.path: LogTailer(f.path, format=f.format, run=source.name) for f in source.files
+        }
+        self._lock = threading.Lock()
+        self._state = RunState(source.name, None, None, (), None)
+        self._finished: set[str] = set()
+
+    @property
+    def state(self) -> RunState:
+        return self._state
+
+    def refresh(self, now: float | None = None) -> RunState:
+        """Read what was appended since the last refresh (nothing but stats if nothing was)."""
+        with self._lock:
+            t0 = time.perf_counter()
+            now = time.time() if now is None else now
+            keys = tuple(file_key(p) for p in self._tailers)
+            self._finished -= {k[0] for k in keys if k not in self._state.key}
+            due = self._due_final(keys, now)
+            if keys == self._state.key and not due:
+                return self._state
+            try:
+                for path, tailer in self._tailers.items():
+                    tailer.poll(final=path in due)
+                self._finished |= due
+                run: Run | None = self._merge(keys)
+                error = None
+            except MetricsError as exc:
+                run, error = self._state.run, str(exc)
+            updated = _newest(keys)
+            self._state = RunState(
+                self.source.name, run, error, keys, updated, time.perf_counter() - t0
+            )
+            return self._state
+
+    def _due_final(self, keys: tuple[FileKey, ...], now: float) -> set[str]:
+        """Files quiet for FINAL_AFTER_S whose last line may be unterminated: read it now."""
+        due = set()
+        for path, mtime_ns, size in keys:
+            tailer = self._tailers[path]
+            if path in self._finished or size < 0 or tailer.format is None:
+                continue
+            if get_format(tailer.format).whole_file or tailer.offset >= size:
+                continue
+            if now - mtime_ns / 1e9 > FINAL_AFTER_S:
+                due.add(path)
+        return due
+
+    def _merge(self, keys: tuple[FileKey, ...]) -> Run:
+        datas = []
+        for f in self.source.files:
+            t = self._tailers[f.path]
+            data = LogData(
+                f.path,
+                t.format or f.format,
+                t.table,
+                tuple(t.restarts),
+                tuple(t.bad_lines),
+                t.meta,
+            )
+            datas.append((f, data))
+        run = merge_run(self.source, datas)
+        return replace(run, updated=_newest(keys))
+
+
+def _newest(keys: tuple[FileKey, ...]) -> float | None:
+    times = [k[1] / 1e9 for k in keys if k[1] >= 0]
+    return max(times) if times else None
+
+
+def age_text(seconds: float | None) -> str:
+    """'12 s ago', '4 min ago', '3 h ago', '2 d ago' (or 'never')."""
+    if seconds is None or not math.isfinite(seconds):
+        return "never"
+    s = int(seconds)
+    if s < 90:
+        return f"{s} s ago"
+    if s < 90 * 60:
+        return f"{s // 60} min ago"
+    if s < 36 * 3600:
+        return f"{s // 3600} h ago"
+    return f"{s // 86400} d ago"

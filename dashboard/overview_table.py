@@ -1,0 +1,118 @@
+"""The runs overview as a table: one row per run, runs that need attention first. Pure."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dashboard.live import age_text
+from dashboard.prepare import best_point, metric_series
+from metrics.diagnosis import RunDiagnosis
+from metrics.forecast import Forecast
+from metrics.schema import MIOU
+
+STATUS_ORDER = ("diverging", "overfitting", "stalled", "ok", "no_eval")
+BADGES = {
+    "diverging": "🔴 diverging",
+    "overfitting": "🟠 overfitting",
+    "stalled": "🟡 stalled",
+    "ok": "🟢 ok",
+    "no_eval": "⚪ no eval yet",
+}
+TREND_POINTS = 40
+
+
+@dataclass(frozen=True)
+class RowInput:
+    """What one overview row is made of."""
+
+    name: str
+    table: pd.DataFrame
+    planned: int | None
+    diagnosis: RunDiagnosis
+    forecast: Forecast | None
+
+
+def overview_row(r: RowInput) -> dict[str, Any]:
+    """One run's row: badge, best/latest mIoU, progress, forecast, trend, top finding.
+
+    The age columns change every second, so ``with_age`` adds them after any caching.
+    """
+    steps, values = metric_series(r.table, MIOU, "val")
+    best = best_point(steps, values)
+    finite = values[np.isfinite(values)]
+    last = int(r.table["step"].max()) if len(r.table) else None
+    top = r.diagnosis.top
+    fc = r.forecast
+    return {
+        "rank": STATUS_ORDER.index(r.diagnosis.status),
+        "status": BADGES.get(r.diagnosis.status, r.diagnosis.status),
+        "run": r.name,
+        "best mIoU": best[1] if best else None,
+        "best @ step": best[0] if best else None,
+        "latest mIoU": float(finite[-1]) if len(finite) else None,
+        "step": _progress_text(last, r.planned),
+        "done": (last / r.planned) if last is not None and r.planned else None,
+        "forecast @ end": _forecast_text(fc),
+        "trend": _sparkline(finite),
+        "updated": "",
+        "age_s": math.inf,
+        "top finding": f"{top.code}: {top.message}" if top else "",
+        "first check": top.checks[0] if top and top.checks else "",
+        "checks": tuple(top.checks) if top else (),
+    }
+
+
+def with_age(row: dict[str, Any], age_s: float | None, live: bool) -> dict[str, Any]:
+    """The row with its "updated 12 s ago" column (and the age used to sort)."""
+    out = dict(row)
+    out["updated"] = ("● live · " if live else "") + age_text(age_s)
+    out["age_s"] = age_s if age_s is not None else math.inf
+    return out
+
+
+def overview_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Rows sorted: diverging, overfitting, stalled, then ok/no eval; newest first within."""
+    frame = pd.DataFrame(list(rows))
+    if frame.empty:
+        return frame
+    return frame.sort_values(["rank", "age_s", "run"], kind="stable").reset_index(drop=True)
+
+
+def filter_frame(frame: pd.DataFrame, text: str = "", statuses: Iterable[str] = ()) -> pd.DataFrame:
+    """Runs whose name contains ``text`` (case-insensitive) and whose status is in ``statuses``."""
+    if frame.empty:
+        return frame
+    keep = np.ones(len(frame), bool)
+    if text:
+        keep &= frame["run"].str.contains(text, case=False, regex=False).to_numpy()
+    wanted = [BADGES.get(s, s) for s in statuses]
+    if wanted:
+        keep &= frame["status"].isin(wanted).to_numpy()
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def _progress_text(last: int | None, planned: int | None) -> str:
+    if last is None:
+        return "—"
+    return f"{last:,} / {planned:,}" if planned else f"{last:,}"
+
+
+def _forecast_text(fc: Forecast | None) -> str:
+    if fc is None or not fc.ok:
+        return "—"
+    if math.isnan(fc.value_low):
+        return f"{fc.value:.4f}"
+    return f"{fc.value:.4f} ({fc.value_low:.3f}–{fc.value_high:.3f})"
+
+
+def _sparkline(values: np.ndarray) -> list[float]:
+    if len(values) > TREND_POINTS:
+        idx = np.linspace(0, len(values) - 1, TREND_POINTS).astype(int)
+        values = values[idx]
+    return [float(v) for v in values]

@@ -1,0 +1,96 @@
+"""What every page shares: the log folder, the runs in it, safe text, badges and error cards.
+
+Log content (run, class and file names, messages quoting a line) never reaches Markdown or
+HTML unescaped: ``md()`` backslash-escapes every ASCII punctuation character, so a run named
+``[x](javascript:alert(1))`` or ``<img src=x onerror=...>`` shows literally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import cache
+from dashboard.live import RunState, age_text
+from dashboard.overview_table import BADGES
+from metrics.errors import MetricsError
+from metrics.runs import RunSource
+
+SAMPLE_LOGS = Path(__file__).resolve().parents[2] / "sample_logs"
+REFRESH_S = 5.0
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def md(text: object) -> str:
+    """Text safe inside Markdown: every ASCII punctuation backslash-escaped, newlines kept."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", "  \n")
+
+
+def logdir() -> str:
+    """The folder of runs: ``--logdir`` after ``--`` (segwatch serve), $SEGWATCH_LOGDIR, samples."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--logdir", default=None)
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    return str(args.logdir or os.environ.get("SEGWATCH_LOGDIR") or SAMPLE_LOGS)
+
+
+def sources() -> list[RunSource] | None:
+    """The runs of the log folder, or None (after an error card) when it cannot be listed."""
+    folder = logdir()
+    try:
+        return cache.discover(folder)
+    except MetricsError as exc:
+        error_card(folder, str(exc))
+        return None
+
+
+def error_card(what: str, message: str) -> None:
+    """A run or file that could not be read: named, with the reader's message (escaped)."""
+    st.error(f"**Cannot read {md(what)}**  \n{md(message)}", icon="🚫")
+
+
+def problem_card(state: RunState) -> None:
+    """An error card for a run that failed to read, or read nothing but malformed lines."""
+    if state.error:
+        error_card(state.name, state.error)
+    elif state.run is not None and state.run.table.empty and state.run.bad_lines:
+        path, b = state.run.bad_lines[0]
+        more = len(state.run.bad_lines) - 1
+        extra = f" (and {more} more malformed line(s))" if more else ""
+        error_card(state.name, f"{path}, line {b.line}: {b.reason}{extra}")
+
+
+def badge(status: str) -> str:
+    return BADGES.get(status, status)
+
+
+def live_marker(state: RunState, finished: bool) -> str:
+    """'● live · updated 3 s ago', 'finished · updated 2 h ago' or 'stopped writing …'."""
+    age = age_text(state.age())
+    if finished:
+        return f"finished · updated {age}"
+    if state.is_live():
+        return f"● live · updated {age}"
+    return f"■ stopped writing · last update {age}"
+
+
+def refresh_seconds() -> float | None:
+    """The live refresh period from the sidebar (None when live refresh is off)."""
+    on = st.sidebar.toggle("Live refresh", value=True, key="live", bind="query-params")
+    return REFRESH_S if on else None
+
+
+def show_bad_lines(states: Sequence[RunState]) -> None:
+    """Skipped malformed lines, each with its file and line number (text, never Markdown)."""
+    bad = [(s.name, path, b) for s in states if s.run for path, b in s.run.bad_lines]
+    if not bad:
+        return
+    with st.expander(f"{len(bad)} malformed line(s) skipped", icon="⚠️"):
+        for name, path, b in bad[:200]:
+            st.text(f"{name}: {path}:{b.line}: {b.reason}\n    {b.text[:300]}")

@@ -1,0 +1,77 @@
+"""Compare runs: mIoU and smoothed loss overlaid, by step or by fraction of planned iterations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from dashboard import cache
+from dashboard.compare import compare_figure, compare_series, compare_table
+from dashboard.figures import PLOT_CONFIG
+from dashboard.views.common import md, problem_card, refresh_seconds, sources
+from metrics.runs import RunSource
+
+# plain option labels: a widget bound to the URL writes its displayed label there
+ALIGN = ("step", "fraction")
+
+
+def main() -> None:
+    st.title("Compare runs")
+    srcs = sources()
+    if srcs is None:
+        return
+    by_name = {s.name: s for s in srcs}
+    period = refresh_seconds()
+    names = st.multiselect(
+        "Runs", list(by_name), default=list(by_name)[:3], key="runs", bind="query-params"
+    )
+    left, right = st.columns(2)
+    align = left.radio(
+        "Align by training step or by fraction of planned iterations", ALIGN,
+        horizontal=True, key="align", bind="query-params",
+    )  # fmt: skip
+    weight = right.slider(
+        "Loss smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing", bind="query-params"
+    )
+    if not names:
+        st.info("Pick runs to compare.")
+        return
+    picked = [by_name[n] for n in names if n in by_name]
+    st.fragment(run_every=period)(_live_compare)(picked, str(align), float(weight))
+
+
+def _live_compare(picked: Sequence[RunSource], align: str, weight: float) -> None:
+    series, rows = [], []
+    for source in picked:
+        state = cache.run_state(source)
+        problem_card(state)
+        if state.run is None:
+            continue
+        planned = cache.planned_steps(state.run)
+        series.append(compare_series(state.run.name, state.run.table, planned, weight))
+        rows.append((state.run.name, state.run.table, planned))
+    if not series:
+        return
+    unplanned = [s.run for s in series if not s.planned]
+    if align == "fraction" and unplanned:
+        st.caption(
+            "No planned length in the log of: "
+            + ", ".join(md(n) for n in unplanned)
+            + " — their last logged step stands for 100 %."
+        )
+    fig = compare_figure(series, "fraction" if align == "fraction" else "step")
+    st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="compare_plot")
+    st.dataframe(
+        compare_table(rows),
+        hide_index=True,
+        column_config={
+            "best mIoU": st.column_config.NumberColumn(format="%.4f"),
+            "final mIoU": st.column_config.NumberColumn(format="%.4f"),
+            "min train loss": st.column_config.NumberColumn(format="%.4f"),
+            "final train loss": st.column_config.NumberColumn(format="%.4f"),
+        },
+    )
+
+
+main()

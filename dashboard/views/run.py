@@ -1,0 +1,198 @@
+"""One run: loss and mIoU on one figure, lr beneath, trajectory, per-class IoU, findings."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import streamlit as st
+
+from dashboard import cache
+from dashboard.export import report_html, table_csv
+from dashboard.figures import PLOT_CONFIG, class_heatmap_figure, run_figure, trajectory_figure
+from dashboard.live import RunState
+from dashboard.prepare import RunPlot, class_iou, trajectory
+from dashboard.views.common import (
+    badge,
+    live_marker,
+    md,
+    problem_card,
+    refresh_seconds,
+    show_bad_lines,
+    sources,
+)
+from metrics.diagnosis import CHECK_ADVICE, Finding, RunDiagnosis
+from metrics.runs import RunSource
+
+SMOOTHING_HELP = (
+    "TensorBoard's exponential moving average of the training loss (same weight, same result). "
+    "The sparse validation mIoU is never smoothed."
+)
+
+
+def main() -> None:
+    srcs = sources()
+    if srcs is None:
+        return
+    if not srcs:
+        st.warning("No training logs found.")
+        return
+    by_name = {s.name: s for s in srcs}
+    period = refresh_seconds()
+    name = st.selectbox("Run", list(by_name), key="run", bind="query-params")
+    with st.sidebar:
+        weight = st.slider(
+            "Smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing", bind="query-params",
+            help=SMOOTHING_HELP,
+        )  # fmt: skip
+        fit = st.toggle("Fit outliers on the loss axis", key="outliers", bind="query-params")
+        log = st.toggle("Log-scale loss", key="log", bind="query-params")
+    if name is None:
+        return
+    st.fragment(run_every=period)(_live_run)(by_name[name], float(weight), fit, log)
+
+
+def _live_run(source: RunSource, weight: float, fit: bool, log: bool) -> None:
+    """The self-refreshing part: new lines read in, figures redrawn (zoom kept by uirevision)."""
+    state = cache.run_state(source)
+    problem_card(state)
+    if state.run is None:
+        return
+    run = state.run
+    diag = cache.diagnosis(state)
+    plot = cache.run_plot(state, weight)
+    planned = cache.planned_steps(run)
+    last = int(run.table["step"].max()) if len(run.table) else None
+    finished = last is not None and planned is not None and last >= planned
+    st.subheader(md(run.name))
+    st.markdown(f"**{md(badge(diag.status))}** · {md(live_marker(state, finished))}")
+    _headline(plot, last, planned)
+    fig = run_figure(plot, fit_outliers=fit, log_loss=log)
+    st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="run_plot")
+    st.caption(_points_caption(plot))
+    findings, traj, classes, export = st.tabs(
+        [f"Findings ({len(diag.findings)})", "Loss vs mIoU", "Per-class IoU", "Export"]
+    )
+    with findings:
+        _findings(diag)
+        show_bad_lines([state])
+    with traj:
+        frame = trajectory(run.table)
+        if frame.empty:
+            st.info("Needs validation mIoU and training loss.")
+        else:
+            st.plotly_chart(
+                trajectory_figure(frame, diag.status, run.name),
+                width="stretch", config=PLOT_CONFIG, key="trajectory_plot",
+            )  # fmt: skip
+    with classes:
+        wide = class_iou(run.table, run.meta)
+        if wide.empty:
+            st.info("This run's logs hold no per-class IoU.")
+        else:
+            st.plotly_chart(
+                class_heatmap_figure(wide, run.name),
+                width="stretch", config=PLOT_CONFIG, key="class_plot",
+            )  # fmt: skip
+    with export:
+        _export(state, diag, plot)
+
+
+def _headline(plot: RunPlot, last: int | None, planned: int | None) -> None:
+    best, latest, step, fc = st.columns(4)
+    if plot.best is not None:
+        best.metric("best mIoU", f"{plot.best[1]:.4f}", f"@ step {plot.best[0]:,}", "off")
+    else:
+        best.metric("best mIoU", "—")
+    ys = plot.miou.raw.y if plot.miou is not None else np.empty(0)  # finite; last one kept
+    latest.metric("latest mIoU", f"{ys[-1]:.4f}" if len(ys) else "—")
+    of = f" / {planned:,}" if planned else ""
+    step.metric("step", "—" if last is None else f"{last:,}{of}")
+    if plot.forecast is not None:
+        f = plot.forecast
+        band = "" if math.isnan(f.low) else f"{f.level:.0%}: {f.low:.3f}–{f.high:.3f}"
+        fc.metric(f"forecast @ {f.end_step:,}", f"{f.value:.4f}", band, "off")
+    else:
+        fc.metric("forecast @ end", "—", help="Needs ≥ 5 evals and a planned length in the log.")
+
+
+def _points_caption(plot: RunPlot) -> str:
+    parts = []
+    for label, c in (("loss", plot.loss), ("mIoU", plot.miou), ("lr", plot.lr)):
+        if c is not None:
+            parts.append(f"{label}: {c.raw.shown:,} of {c.raw.total:,} points shown")
+    return " · ".join(parts) + " (min/max-preserving downsampling after full-resolution smoothing)"
+
+
+def _findings(diag: RunDiagnosis) -> None:
+    if not diag.findings:
+        st.success("No findings: nothing looks wrong.")
+        return
+    for f in diag.findings:
+        _finding(f)
+
+
+def _finding(f: Finding) -> None:
+    icon = {"critical": "🔴", "warning": "🟠"}.get(f.severity, "🔵")
+    with st.container(border=True):
+        steps = f" · steps {f.steps[0]:,}–{f.steps[1]:,} (shaded on the plot)" if f.steps else ""
+        st.markdown(f"{icon} **{md(f.code)}** · {md(f.severity)}{md(steps)}")
+        st.markdown(md(f.message))
+        for c in f.checks:
+            st.markdown(f"- **Check {md(c)}:** {CHECK_ADVICE.get(c, '')}")
+        if f.evidence:
+            with st.expander("Evidence"):
+                st.json({k: _jsonable(v) for k, v in f.evidence.items()})
+
+
+def _jsonable(v: object) -> object:
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    return v if isinstance(v, int | float | str | bool) or v is None else str(v)
+
+
+def _export(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> None:
+    assert state.run is not None
+    run = state.run
+    slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run.name)[:80] or "run"
+    st.download_button(
+        "Report (standalone HTML)",
+        data=functools.partial(_report, state, diag, plot),
+        file_name=f"{slug}-report.html",
+        mime="text/html",
+        key="export_html",
+    )
+    st.download_button(
+        "Tidy table (CSV)",
+        data=functools.partial(table_csv, run.table),
+        file_name=f"{slug}.csv",
+        mime="text/csv",
+        key="export_csv",
+    )
+
+
+def _report(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> str:
+    assert state.run is not None
+    run = state.run
+    figs = [run_figure(plot)]
+    frame = trajectory(run.table)
+    if not frame.empty:
+        figs.append(trajectory_figure(frame, diag.status, run.name))
+    wide = class_iou(run.table, run.meta)
+    if not wide.empty:
+        figs.append(class_heatmap_figure(wide, run.name))
+    facts = {
+        "path": run.path,
+        "format": run.format,
+        "records": len(run.table),
+        "last step": int(run.table["step"].max()) if len(run.table) else "—",
+        "planned steps": cache.planned_steps(run) or "—",
+        "best mIoU": f"{plot.best[1]:.4f} @ step {plot.best[0]}" if plot.best else "—",
+    }
+    return report_html(run.name, figs, diag, facts)
+
+
+main()

@@ -1,0 +1,188 @@
+"""The dashboard's pages wired end to end with ``st.testing.v1.AppTest`` (no browser)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard.demo import curve_lines, write_diverging, write_finished, write_run
+from dashboard.views.common import md
+from metrics.errors import LogReadError
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+XSS = "<img src=x onerror=alert(1)>"
+MD_LINK = "[x](javascript:alert(1))"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture()
+def logdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    write_finished(tmp_path, "stalled")
+    write_diverging(tmp_path, "diverging")
+    write_run(tmp_path / "healthy", 20000, curve_lines(20000, 50, 1000)[:120])
+    write_finished(tmp_path, XSS)
+    write_finished(tmp_path, MD_LINK)
+    monkeypatch.setenv("SEGWATCH_LOGDIR", str(tmp_path))
+    return tmp_path
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def _texts(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown] + [c.value for c in at.caption]
+
+
+def _plot_names(at: AppTest, key: str) -> list[str]:
+    (chart,) = [c for c in at.get("plotly_chart") if c.proto.id and key in c.proto.id]
+    spec = json.loads(chart.proto.spec)
+    return [t.get("name", "") for t in spec["data"]]
+
+
+def test_overview_lists_runs_attention_first(logdir: Path) -> None:
+    at = _app().run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert frame["run"].tolist()[0] == "diverging"
+    assert set(frame["run"]) == {"stalled", "diverging", "healthy", XSS, MD_LINK}
+    status = dict(zip(frame["run"], frame["status"], strict=True))
+    assert status["stalled"] == "🟡 stalled" and status["healthy"] == "🟢 ok"
+    stalled_row = frame[frame["run"] == "stalled"].iloc[0]
+    assert stalled_row["step"] == "8,000 / 8,000"
+    assert stalled_row["top finding"].startswith("miou_plateau")
+    texts = _texts(at)
+    assert f"**🟡 stalled** · {md('stalled')}" in texts
+    assert any(t.startswith("- **Suggested check — ") for t in texts)
+
+
+def test_run_names_are_shown_literally(logdir: Path) -> None:
+    at = _app().run()
+    texts = _texts(at)
+    assert f"**🟡 stalled** · {md(XSS)}" in texts
+    assert f"**🟡 stalled** · {md(MD_LINK)}" in texts
+    raw = [t for t in texts if re.search(r"(?<!\\)<img|(?<!\\)\]\(javascript", t)]
+    assert not raw  # never raw in Markdown
+    assert md(MD_LINK) == r"\[x\]\(javascript\:alert\(1\)\)"
+
+
+def test_overview_filters_by_name_and_status(logdir: Path) -> None:
+    at = _app()
+    at.query_params["q"] = "stall"
+    at.run()
+    assert at.dataframe[0].value["run"].tolist() == ["stalled"]
+    at = _app()
+    at.query_params["status"] = ["ok"]
+    at.run()
+    assert at.dataframe[0].value["run"].tolist() == ["healthy"]
+
+
+def test_error_card_names_the_file_and_the_rest_works(
+    logdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = logdir / "hf-broken"
+    broken.mkdir()
+    (broken / "trainer_state.json").write_text('{"global_step": 10, "log_history": [{"lo')
+    denied = write_finished(logdir, "denied")
+    from metrics.tail import LogTailer
+
+    real_poll = LogTailer.poll
+
+    def poll(self: LogTailer, final: bool = False):  # type: ignore[no-untyped-def]
+        if self.path == str(denied):
+            raise LogReadError(f"{self.path}: cannot read (Permission denied)")
+        return real_poll(self, final)
+
+    monkeypatch.setattr(LogTailer, "poll", poll)
+    at = _app().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(md(str(denied)) in e and "Permission denied" in e for e in errors)
+    trainer = md(f"{broken / 'trainer_state.json'}, line 1: not a complete JSON document")
+    assert any(trainer in e for e in errors)
+    assert "stalled" in set(at.dataframe[0].value["run"])  # the others still shown
+
+
+def test_run_page_from_query_params(logdir: Path) -> None:
+    at = _app()
+    at.run()
+    at.query_params["run"] = "stalled"
+    at.query_params["smoothing"] = "0.9"
+    at.switch_page("views/run.py").run()
+    assert not at.exception
+    assert at.selectbox(key="run").value == "stalled"
+    assert at.slider(key="smoothing").value == 0.9
+    names = _plot_names(at, "run_plot")
+    assert {"train loss (raw)", "train loss (smoothed)", "val mIoU", "lr"} <= set(names)
+    assert "best checkpoint: 0.5388 @ 5000" in names
+    texts = _texts(at)
+    assert "**🟡 stalled** · finished · updated 0 s ago" in texts[:3] or any(
+        t.startswith("**🟡 stalled** · finished") for t in texts
+    )
+    assert any("miou\\_plateau" in t for t in texts)
+    assert any(t.startswith("loss: 160 of 160 points shown") for t in texts)
+
+
+def test_run_page_findings_trajectory_heatmap_export(logdir: Path) -> None:
+    at = _app()
+    at.run()
+    at.query_params["run"] = "diverging"
+    at.switch_page("views/run.py").run()
+    assert not at.exception
+    names = _plot_names(at, "run_plot")
+    assert "train loss: 65 non-finite" in names
+    assert _plot_names(at, "trajectory_plot") == ["eval"]
+    assert len(at.get("plotly_chart")) == 3
+    texts = _texts(at)
+    assert any("loss\\_nonfinite" in t and "critical" in t for t in texts)
+    assert any(t.startswith("- **Check learning\\_rate:**") for t in texts)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Report (standalone HTML)", "Tidy table (CSV)"]
+
+
+def test_unknown_run_in_url_falls_back_to_first(logdir: Path) -> None:
+    at = _app()
+    at.run()
+    at.query_params["run"] = "no-such-run"
+    at.switch_page("views/run.py").run()
+    assert not at.exception
+    assert at.selectbox(key="run").value == at.selectbox(key="run").options[0]
+
+
+def test_compare_page(logdir: Path) -> None:
+    at = _app()
+    at.run()
+    at.query_params["runs"] = ["stalled", "diverging"]
+    at.query_params["align"] = "fraction"
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    assert at.multiselect(key="runs").value == ["stalled", "diverging"]
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["xaxis2"]["title"]["text"] == "fraction of planned iterations"
+    table = at.dataframe[0].value
+    assert table["run"].tolist() == ["stalled", "diverging"]
+    assert table["best mIoU"].tolist() == [0.5388, 0.4656]
+
+
+def test_missing_and_empty_logdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEGWATCH_LOGDIR", str(tmp_path / "nope"))
+    at = _app().run()
+    assert not at.exception and "no such file or folder" in at.error[0].value
+    monkeypatch.setenv("SEGWATCH_LOGDIR", str(tmp_path))
+    st.cache_data.clear()
+    at = _app().run()
+    assert not at.exception and at.warning[0].value.startswith("No training logs found")

@@ -1,0 +1,162 @@
+"""The dashboard in a real browser: ``segwatch serve`` in a subprocess, driven by Playwright.
+
+Needs Debian's chromium (``apt-get install chromium``; Playwright cannot download its own
+browser offline). Screenshots of each page go to ``test-artifacts/``; with
+``SEGWATCH_SCREENSHOT=1`` the overview is also saved as ``dashboard/screenshot.png`` (README).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dashboard.demo import curve_lines, write_diverging, write_finished, write_run
+
+CHROMIUM = "/usr/bin/chromium"
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+XSS = "<img src=x onerror=alert(1)>"
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason=f"chromium not installed at {CHROMIUM} (CI installs it)"
+)
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+GROWING = curve_lines(20000, 50, 1000, seed=2)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    logdir = tmp_path_factory.mktemp("logs")
+    write_finished(logdir, "stalled")
+    write_diverging(logdir, "diverging")
+    write_finished(logdir, XSS)
+    write_run(logdir / "growing", 20000, GROWING[:100])
+    port = _free_port()
+    cmd = [sys.executable, "-m", "dashboard.cli", "serve", str(logdir), "--port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url, logdir
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            raise RuntimeError(f"segwatch serve exited: {out}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("segwatch serve did not come up within 60 s")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _page(browser, dialogs: list[str]):  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    return page
+
+
+def _shot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _trace_names(page) -> list[str]:  # type: ignore[no-untyped-def]
+    page.wait_for_function(
+        "() => { const p = document.querySelector('.js-plotly-plot'); return p && p.data; }",
+        timeout=30_000,
+    )
+    names: list[str] = page.evaluate(
+        "() => document.querySelector('.js-plotly-plot').data.map(t => t.name)"
+    )
+    return names
+
+
+def test_overview_then_run(server: tuple[str, Path], browser) -> None:  # type: ignore[no-untyped-def]
+    url, _ = server
+    dialogs: list[str] = []
+    page = _page(browser, dialogs)
+    page.goto(url)
+    card = page.get_by_text("stalled · stalled")
+    card.wait_for(timeout=30_000)
+    assert page.get_by_text("Suggested check — ").first.is_visible()
+    assert page.get_by_text("miou_plateau: Validation mIoU").first.is_visible()
+    assert page.get_by_text(f"stalled · {XSS}").is_visible()  # literal, inert
+    shot = _shot(page, "overview")
+    if os.environ.get("SEGWATCH_SCREENSHOT"):
+        shutil.copy(shot, REPO / "dashboard" / "screenshot.png")
+    cards = page.locator("[class*='st-key-attention-']").filter(has=card)
+    cards.get_by_role("button", name="Open").click()
+    page.wait_for_url("**/run?run=stalled", timeout=30_000)
+    names = _trace_names(page)
+    assert {"train loss (raw)", "train loss (smoothed)", "val mIoU", "lr"} <= set(names)
+    _shot(page, "run")
+    page.goto(url + "/compare?runs=stalled&runs=diverging&align=fraction")
+    names = _trace_names(page)
+    assert names.count("stalled") == 2 and names.count("diverging") == 2
+    _shot(page, "compare")
+    assert dialogs == []
+    page.close()
+
+
+def test_live_run_shows_new_steps(server: tuple[str, Path], browser) -> None:  # type: ignore[no-untyped-def]
+    url, logdir = server
+    page = _page(browser, [])
+    page.goto(url + "/run?run=growing")
+    page.get_by_text("4,800 / 20,000").wait_for(timeout=30_000)
+    assert page.get_by_text("● live · updated").first.is_visible()
+    log = next((logdir / "growing").glob("*.log.json"))
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write("\n".join(GROWING[100:160]) + "\n")
+    start = time.time()
+    page.get_by_text("7,650 / 20,000").wait_for(timeout=15_000)
+    assert time.time() - start < 15
+    _shot(page, "run-live")
+    page.close()

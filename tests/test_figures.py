@@ -1,0 +1,379 @@
+"""Figure builders and the pure dashboard helpers, checked on ``fig.to_dict()`` and exact values."""
+
+from __future__ import annotations
+
+import base64
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.compare import compare_figure, compare_series, compare_table
+from dashboard.demo import curve_lines, meta_line, write_diverging, write_finished, write_run
+from dashboard.downsample import thin
+from dashboard.export import report_html, table_csv
+from dashboard.figures import class_heatmap_figure, run_figure, trajectory_figure
+from dashboard.live import LiveRun, age_text
+from dashboard.overview_table import RowInput, filter_frame, overview_frame, overview_row, with_age
+from dashboard.prepare import (
+    bad_points,
+    best_point,
+    class_iou,
+    curve,
+    prepare_run,
+    robust_bounds,
+    run_forecast,
+    trajectory,
+)
+from metrics.diagnosis import Finding, RunDiagnosis, diagnose
+from metrics.readers.registry import read_log
+from metrics.runs import discover_runs, load_run
+from metrics.smoothing import ema
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def arr(v: object) -> np.ndarray:
+    """A trace array from ``fig.to_dict()`` (plotly sends numpy arrays as base64 ``bdata``)."""
+    if isinstance(v, dict) and "bdata" in v:
+        out = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        if "shape" in v:
+            out = out.reshape([int(n) for n in str(v["shape"]).split(",")])
+        return out
+    return np.asarray(v)
+
+
+@pytest.fixture()
+def runs_dir(tmp_path: Path) -> Path:
+    write_finished(tmp_path, "stalled")
+    write_diverging(tmp_path, "diverging")
+    return tmp_path
+
+
+def _run(folder: Path, name: str):  # type: ignore[no-untyped-def]
+    (source,) = [s for s in discover_runs(str(folder)) if s.name == name]
+    return load_run(source)
+
+
+# --- downsampling ----------------------------------------------------------------------------
+
+
+def test_thin_keeps_spike_and_counts_every_point() -> None:
+    x = np.arange(100_000)
+    y = np.sin(x / 500.0)
+    y[54_321] = 40.0  # a single spike
+    y[10] = np.nan
+    t = thin(x, y, 2000)
+    assert t.total == 100_000 and 1900 <= t.shown <= 2000
+    assert 54_321 in t.x and t.y.max() == 40.0
+    assert t.x[0] == 0 and t.x[-1] == 99_999
+    assert np.all(np.isfinite(t.y)) and np.all(np.diff(t.x) > 0)
+
+
+def test_thin_short_series_drops_only_non_finite() -> None:
+    t = thin([1, 2, 3, 4], [0.5, np.inf, np.nan, 0.2])
+    assert t.x.tolist() == [1, 4] and t.y.tolist() == [0.5, 0.2] and t.total == 4
+
+
+# --- preparing series ------------------------------------------------------------------------
+
+
+def test_curve_smooths_at_full_resolution_then_thins() -> None:
+    rng = np.random.default_rng(0)
+    steps = np.arange(1, 50_001, dtype=np.float64)
+    values = 2.0 * np.exp(-steps / 1e4) + rng.normal(0, 0.1, len(steps))
+    c = curve(steps, values, 0.6)
+    assert c is not None and c.smooth is not None
+    full = ema(values, 0.6)
+    idx = c.smooth.x.astype(int) - 1
+    np.testing.assert_array_equal(c.smooth.y, full[idx])  # points of the full-resolution EMA
+    assert c.raw.shown <= 2000 and c.raw.total == 50_000
+
+
+def test_curve_without_weight_is_never_smoothed() -> None:
+    c = curve(np.array([100.0, 200.0]), np.array([0.3, 0.4]), None)
+    assert c is not None and c.smooth is None
+    assert c.raw.y.tolist() == [0.3, 0.4]
+
+
+def test_bad_points_and_robust_bounds() -> None:
+    steps = np.array([1.0, 2, 3, 4, 5])
+    values = np.array([1.0, np.nan, np.inf, -np.inf, 2.0])
+    bad = bad_points(steps, values)
+    assert bad.steps.tolist() == [2, 3, 4] and bad.kinds == ("NaN", "+inf", "-inf")
+    v = np.r_[np.linspace(1.0, 2.0, 100), 1e6]  # one outlier
+    lo, hi = robust_bounds(v)  # type: ignore[misc]
+    a, b = np.percentile(v, [5, 95])
+    assert (lo, hi) == (a - 0.1 * (b - a), b + 0.1 * (b - a))
+    assert hi < 2.2  # the 1e6 outlier does not stretch the axis
+    assert robust_bounds(np.array([np.nan])) is None
+
+
+def test_best_point_is_first_step_at_max() -> None:
+    assert best_point(np.array([1.0, 2, 3]), np.array([0.5, 0.7, 0.7])) == (2, 0.7)
+    assert best_point(np.array([1.0]), np.array([np.nan])) is None
+
+
+def test_prepare_run_on_a_diverging_run(runs_dir: Path) -> None:
+    run = _run(runs_dir, "diverging")
+    diag = diagnose(run)
+    plot = prepare_run(run.name, run.table, diag, None, 6000, 0.6)
+    assert plot.status == "diverging"
+    assert plot.best == (1500, 0.4656)
+    assert plot.loss is not None and len(plot.loss.bad) == 65 and plot.loss.raw.total == 120
+    assert plot.miou is not None and plot.miou.smooth is None and plot.miou.raw.total == 12
+
+
+def test_trajectory_means_loss_over_each_interval(runs_dir: Path) -> None:
+    run = _run(runs_dir, "stalled")
+    frame = trajectory(run.table)
+    assert len(frame) == 16 and frame["step"].iloc[0] == 500
+    t = run.table
+    first = t[(t.metric == "loss") & (t.split == "train") & (t.step <= 500)]["value"].mean()
+    assert frame["train_mean"].iloc[0] == pytest.approx(first)
+    assert frame["train_n"].iloc[0] == 10
+
+
+def test_class_iou_follows_class_names(runs_dir: Path) -> None:
+    run = _run(runs_dir, "stalled")
+    wide = class_iou(run.table, run.meta)
+    assert list(wide.index) == list(run.meta["class_names"])
+    assert wide.shape == (7, 16) and list(wide.columns)[:2] == [500, 1000]
+
+
+def test_run_forecast_needs_a_plan_and_fractions() -> None:
+    s = np.arange(1, 11) * 1000.0
+    v = 0.7 - 0.5 * (s / 1000) ** -0.5
+    fc = run_forecast(s, v, 20_000, n_boot=20)
+    assert fc is not None and fc.ok and fc.last_step == 20_000 and v[-1] < fc.value < 0.7
+    assert run_forecast(s, v, None) is None
+    assert run_forecast(s, v, 10_000) is None  # already at the end
+    assert run_forecast(s, v * 100, 20_000) is None  # percent: no bounded forecast
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def _plot(runs_dir: Path, name: str, findings=None, weight: float = 0.6):  # type: ignore[no-untyped-def]
+    run = _run(runs_dir, name)
+    diag = diagnose(run) if findings is None else RunDiagnosis("stalled", findings)
+    m = run.table[run.table.metric == "miou"]
+    fc = None
+    if name == "stalled":
+        fc = run_forecast(m.step.to_numpy(float), m.value.to_numpy(), 16_000, n_boot=20)
+    return run, prepare_run(run.name, run.table, diag, fc, 16_000, weight)
+
+
+def test_run_figure_traces_axes_and_markers(runs_dir: Path) -> None:
+    _, plot = _plot(runs_dir, "diverging")
+    d = run_figure(plot).to_dict()
+    by_name = {t["name"]: t for t in d["data"]}
+    assert by_name["train loss (raw)"]["yaxis"] == "y"
+    assert (
+        by_name["train loss (smoothed)"]["line"]["width"]
+        > by_name["train loss (raw)"]["line"]["width"]
+    )
+    assert by_name["train loss (raw)"]["opacity"] == 0.25
+    assert by_name["val mIoU"]["yaxis"] == "y2"
+    assert by_name["lr"]["yaxis"] == "y3" and by_name["lr"]["xaxis"] == "x2"
+    assert d["layout"]["xaxis"]["matches"] == "x2" or d["layout"]["xaxis2"].get("matches") == "x"
+    nan = by_name["train loss: 65 non-finite"]
+    assert nan["yaxis"] == "y4" and nan["marker"]["symbol"] == "x"
+    assert set(arr(nan["y"]).tolist()) == {0.97} and len(arr(nan["x"])) == 65
+    assert d["layout"]["yaxis4"]["range"] == [0, 1] and d["layout"]["yaxis4"]["overlaying"] == "y"
+    assert "best checkpoint: 0.4656 @ 1500" in by_name
+    assert d["layout"]["uirevision"] == "diverging"
+
+
+def test_run_figure_shades_finding_ranges(runs_dir: Path) -> None:
+    f = Finding("miou_plateau", "warning", "flat", {}, ("iterations",), (6000, 8000))
+    _, plot = _plot(runs_dir, "stalled", findings=(f,))
+    d = run_figure(plot).to_dict()
+    rects = [s for s in d["layout"]["shapes"] if s["type"] == "rect"]
+    assert [(r["x0"], r["x1"]) for r in rects] == [(6000, 8000)] * 2  # one per subplot row
+    assert rects[0]["yref"] == "paper" or rects[0]["yref"].endswith("domain")
+    assert any(a["text"] == "miou_plateau" for a in d["layout"]["annotations"])
+
+
+def test_run_figure_loss_axis_ignores_outliers_by_default(runs_dir: Path) -> None:
+    _, plot = _plot(runs_dir, "diverging")
+    assert plot.loss is not None and plot.loss.bounds is not None
+    d = run_figure(plot).to_dict()
+    assert d["layout"]["yaxis"]["range"] == list(plot.loss.bounds)
+    assert "range" not in run_figure(plot, fit_outliers=True).to_dict()["layout"]["yaxis"]
+    assert run_figure(plot, log_loss=True).to_dict()["layout"]["yaxis"]["type"] == "log"
+
+
+def test_run_figure_forecast_with_band(runs_dir: Path) -> None:
+    _, plot = _plot(runs_dir, "stalled")
+    assert plot.forecast is not None
+    d = run_figure(plot).to_dict()
+    end = [
+        t
+        for t in d["data"]
+        if t["name"].endswith(f"band: {plot.forecast.low:.4f}–{plot.forecast.high:.4f}")
+    ]
+    assert len(end) == 1 and list(end[0]["x"]) == [16_000]
+    assert end[0]["error_y"]["array"][0] == pytest.approx(plot.forecast.high - plot.forecast.value)
+
+
+def test_log_strings_are_escaped_for_plotly(tmp_path: Path) -> None:
+    write_finished(tmp_path, XSS)
+    run, plot = _plot(tmp_path, XSS)
+    d = run_figure(plot).to_dict()
+    assert d["layout"]["title"]["text"] == "&lt;img src=x onerror=alert(1)&gt;"
+    wide = class_iou(run.table, run.meta).rename(index={"road": "<b>road</b>"})
+    h = class_heatmap_figure(wide, XSS).to_dict()
+    assert "&lt;b&gt;road&lt;/b&gt;" in list(h["data"][0]["y"])
+    assert "<img" not in h["layout"]["title"]["text"]
+    t = trajectory_figure(trajectory(run.table), "stalled", XSS).to_dict()
+    assert "<img" not in t["layout"]["title"]["text"]
+
+
+def test_trajectory_reading_comes_from_status(runs_dir: Path) -> None:
+    run = _run(runs_dir, "stalled")
+    d = trajectory_figure(trajectory(run.table), "overfitting").to_dict()
+    assert "overfitting: loss keeps falling while mIoU drops" in d["layout"]["title"]["text"]
+    tr = d["data"][0]
+    assert arr(tr["marker"]["color"])[:2].tolist() == [500, 1000] and tr["marker"]["showscale"]
+
+
+def test_heatmap_is_class_by_eval(runs_dir: Path) -> None:
+    run = _run(runs_dir, "stalled")
+    wide = class_iou(run.table, run.meta)
+    d = class_heatmap_figure(wide).to_dict()
+    z = arr(d["data"][0]["z"])
+    assert z.shape == (7, 16)
+    assert z[0, 0] == pytest.approx(float(wide.iloc[0, 0]))
+    assert d["data"][0]["zmin"] == 0 and d["data"][0]["zmax"] == 1
+
+
+def test_figure_payload_per_trace_is_small() -> None:
+    steps = np.arange(1, 1_000_001, dtype=np.float64)
+    values = 1 + np.random.default_rng(1).normal(0, 0.1, len(steps))
+    table = pd.DataFrame(
+        {"run": "r", "step": steps.astype(np.int64), "split": "train", "metric": "loss",
+         "value": values, "wall_time": np.nan}
+    )  # fmt: skip
+    plot = prepare_run("r", table, RunDiagnosis("no_eval", ()), None, None, 0.6)
+    fig = run_figure(plot)
+    per_trace = len(fig.to_json()) / len(fig.data)
+    assert per_trace < 150_000
+
+
+# --- compare ---------------------------------------------------------------------------------
+
+
+def test_compare_aligns_by_fraction_of_plan(runs_dir: Path) -> None:
+    a, b = _run(runs_dir, "stalled"), _run(runs_dir, "diverging")
+    sa = compare_series(a.name, a.table, 8000, 0.6)
+    sb = compare_series(b.name, b.table, None, 0.6)
+    assert sb.scale == 6000 and not sb.planned
+    d = compare_figure([sa, sb], "fraction").to_dict()
+    x = arr(d["data"][0]["x"])
+    assert x.max() == 1.0 and x[0] == 500 / 8000
+    assert d["layout"]["xaxis2"]["title"]["text"] == "fraction of planned iterations"
+    d = compare_figure([sa, sb], "step").to_dict()
+    assert arr(d["data"][0]["x"]).max() == 8000
+    table = compare_table([(a.name, a.table, 8000), (b.name, b.table, 6000)])
+    assert table.loc[1, "best mIoU"] == 0.4656 and table.loc[1, "best @ step"] == 1500
+    assert table.loc[0, "last step"] == 8000 and table.loc[0, "evals"] == 16
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def test_report_is_standalone_and_escaped(tmp_path: Path) -> None:
+    write_finished(tmp_path, XSS)
+    run, plot = _plot(tmp_path, XSS)
+    f = Finding("x", "warning", "class <script>alert(1)</script> dead", {"k": 1.5}, ("labels",))
+    page = report_html(run.name, [run_figure(plot)], RunDiagnosis("stalled", (f,)), {"p": XSS})
+    assert "<script src=" not in page and "plotly.js v" in page.lower()
+    assert len(page) > 1_000_000  # plotly.js inlined
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<script>alert(1)</script>" not in page
+    assert "Labels: check the class mapping" in page
+
+
+def test_csv_keeps_nan(tmp_path: Path) -> None:
+    write_diverging(tmp_path, "d")
+    run = _run(tmp_path, "d")
+    back = pd.read_csv(pd.io.common.BytesIO(table_csv(run.table)))
+    assert list(back.columns) == ["run", "step", "split", "metric", "value", "wall_time"]
+    loss = back[back["metric"] == "loss"]
+    assert len(back) == len(run.table) and loss["value"].isna().sum() == 65
+
+
+# --- overview rows ---------------------------------------------------------------------------
+
+
+def test_overview_sorts_attention_first_and_filters(runs_dir: Path) -> None:
+    write_run(runs_dir / "fresh", 20000, curve_lines(20000, 50, 1000)[:30])
+    rows = []
+    for name, age in (("fresh", 5.0), ("stalled", 50.0), ("diverging", 500.0)):
+        run = _run(runs_dir, name)
+        r = RowInput(run.name, run.table, 8000, diagnose(run, now=time.time()), None)
+        rows.append(with_age(overview_row(r), age, age < 120))
+    frame = overview_frame(rows)
+    assert frame["run"].tolist() == ["diverging", "stalled", "fresh"]
+    assert frame["status"].tolist() == ["🔴 diverging", "🟡 stalled", "🟢 ok"]
+    assert frame.loc[2, "updated"] == "● live · 5 s ago"
+    assert frame.loc[1, "step"] == "8,000 / 8,000" and frame.loc[1, "done"] == 1.0
+    assert frame.loc[1, "top finding"].startswith("miou_plateau: ")
+    assert filter_frame(frame, "STALL")["run"].tolist() == ["stalled"]
+    assert filter_frame(frame, "", ["ok", "diverging"])["run"].tolist() == ["diverging", "fresh"]
+
+
+def test_age_text() -> None:
+    assert [age_text(x) for x in (3, 95, 7200, 200_000, None)] == [
+        "3 s ago", "1 min ago", "2 h ago", "2 d ago", "never"
+    ]  # fmt: skip
+
+
+# --- live ------------------------------------------------------------------------------------
+
+
+def test_live_run_reads_only_appended_lines(tmp_path: Path) -> None:
+    path = tmp_path / "grow" / "20240611_120000.log.json"
+    path.parent.mkdir()
+    lines = curve_lines(20000, 50, 1000)
+    path.write_text(meta_line(20000) + "\n" + "\n".join(lines[:40]) + "\n")
+    (source,) = discover_runs(str(tmp_path))
+    live = LiveRun(source)
+    s1 = live.refresh()
+    assert s1.run is not None and int(s1.run.table["step"].max()) == 1950
+    assert live.refresh() is s1  # nothing new: only stats, same state
+    with open(path, "a") as fh:
+        fh.write("\n".join(lines[40:60]) + "\n" + lines[60])  # last line not yet terminated
+    s2 = live.refresh()
+    assert s2.key != s1.key and s2.run is not None
+    assert int(s2.run.table["step"].max()) == 2900  # the unterminated line is held back
+    full = read_log(str(path)).table  # a whole read parses it (it is complete JSON)
+    assert int(full["step"].max()) == 2950
+    old = time.time() - 3600
+    os.utime(path, (old, old))
+    s3 = live.refresh()  # quiet for long: the run stopped, its last line is read too
+    assert s3.run is not None and len(s3.run.table) == len(full)
+
+
+def test_live_run_reports_errors_and_keeps_last_table(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    write_finished(tmp_path, "r")
+    (source,) = discover_runs(str(tmp_path))
+    live = LiveRun(source)
+    good = live.refresh()
+    from metrics.errors import LogReadError
+
+    def boom(self, final=False):  # type: ignore[no-untyped-def]
+        raise LogReadError(f"{self.path}: cannot read (Permission denied)")
+
+    monkeypatch.setattr("metrics.tail.LogTailer.poll", boom)
+    with open(source.files[0].path, "a") as fh:
+        fh.write("\n")
+    bad = live.refresh()
+    assert bad.error is not None and "Permission denied" in bad.error
+    assert bad.run is good.run
+    assert math.isfinite(bad.polled_in_s)
