@@ -14,7 +14,7 @@ from dashboard.cli import main
 
 
 def scalars_json(path: Path, miou: list[float], every: int = 100) -> None:
-    """An MMSeg 1.x vis_data/scalars.json: train lines every 10 steps, val (percent) every `every`."""
+    """MMSeg 1.x vis_data/scalars.json: train lines every 10 steps, val (percent) every `every`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = []
     n = len(miou) * every
@@ -105,7 +105,7 @@ def test_malformed_lines_are_reported_with_file_and_line(logdir: Path, capsys) -
     text = path.read_text().splitlines()
     text.insert(3, '{"lr": 0.01, "loss": ')
     path.write_text("\n".join(text) + "\n")
-    code, out, err = run(capsys, "check", str(logdir / "good"), "--json")
+    _code, out, err = run(capsys, "check", str(logdir / "good"), "--json")
     assert "line 4" in err and "scalars.json" in err
     assert json.loads(out)["runs"][0]["bad_lines"] == 1
 
