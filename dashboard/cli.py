@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.cli_data import add_data_commands
+from dashboard.cli_facts import add_facts_commands
 from metrics.diagnosis import diagnose, load_config
 from metrics.errors import MetricsError
 from metrics.runs import discover_runs, load_run
@@ -76,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(func=_check)
     add_data_commands(sub)
+    add_facts_commands(sub)
     return p
 
 
@@ -155,12 +157,19 @@ def _check(args: argparse.Namespace) -> int:
                     results.append({"run": source.name, "path": source.path, "error": str(exc)})
                     failed = True
                     continue
+                except Exception as exc:  # a reader bug must not hide the other runs
+                    what = f"{type(exc).__name__}: {exc}"
+                    error = f"internal error while reading ({what}); please report it"
+                    results.append({"run": source.name, "path": source.path, "error": error})
+                    failed = True
+                    continue
             for w in caught:
                 print(f"segwatch: warning: {w.message}", file=sys.stderr)
             entry = summarize(run.table, run.name, run.path, run.format).to_dict()
             entry["files"] = [{"path": f.path, "format": f.format} for f in run.files]
             entry["restarts"] = [{"step": r.step, "line": r.line} for r in run.restarts]
             entry["bad_lines"] = len(run.bad_lines)
+            entry["facts"] = dict(run.facts)
             verdict = diagnose(run, config)
             entry.update(verdict.to_dict())
             flagged |= any(f.severity in _FAIL_RANK[args.fail_on] for f in verdict.findings)

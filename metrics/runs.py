@@ -67,6 +67,8 @@ class Run:
     bad_lines: tuple[tuple[str, BadLine], ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
     updated: float | None = None  # latest modification time of the run's files (epoch seconds)
+    #: What the logged config says (``metrics.facts.RunFacts.to_dict()``); empty when not read.
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def format(self) -> str:
@@ -114,8 +116,13 @@ def discover_runs(logdir: str) -> list[RunSource]:
     return runs
 
 
-def load_run(source: RunSource) -> Run:
-    """Read every file of a run and merge them into one tidy table."""
+def load_run(source: RunSource, facts: bool = True) -> Run:
+    """Read every file of a run and merge them into one tidy table.
+
+    With ``facts``, the run's logged config is read too (``metrics.facts``): its facts go to
+    ``Run.facts`` and the ones the diagnosis uses (planned steps, classes, ignore index) into
+    ``Run.meta``, where the config wins over what the readers inferred.
+    """
     datas = [(f, _read(f, source.name)) for f in source.files]
     run = merge_run(source, datas)
     mtimes = []
@@ -124,7 +131,17 @@ def load_run(source: RunSource) -> Run:
             mtimes.append(open_source(f.path).stat().mtime)
         except LogReadError:
             continue
-    return replace(run, updated=max(mtimes)) if mtimes else run
+    if mtimes:
+        run = replace(run, updated=max(mtimes))
+    return with_facts(run) if facts else run
+
+
+def with_facts(run: Run) -> Run:
+    """The run with the facts of its logged config attached (see ``load_run``)."""
+    from metrics.facts import facts_for_run  # metrics.facts builds on this module
+
+    found = facts_for_run(run)
+    return replace(run, facts=found.to_dict(), meta={**run.meta, **found.as_meta()})
 
 
 def merge_run(source: RunSource, datas: Sequence[tuple[LogFile, LogData]]) -> Run:

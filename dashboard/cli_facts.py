@@ -1,0 +1,84 @@
+"""``segwatch diff RUN_A RUN_B``: which config keys changed between two runs, and what it did to
+the best mIoU. Thin: read both runs, call ``metrics.run_diff.diff_runs``, print a table or JSON.
+Exit codes: 0 printed, 2 on a usage error (unreadable path, or a folder holding several runs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from typing import Any
+
+from metrics.errors import MetricsError
+from metrics.facts import RunFacts, facts_for_run
+from metrics.run_diff import RunDiff, diff_runs
+from metrics.runs import Run, discover_runs, load_run
+
+EXIT_OK, EXIT_USAGE = 0, 2
+_WIDTH = 40  # longest value shown in a table cell
+
+
+def add_facts_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``diff`` subcommand (sets ``func`` to its handler)."""
+    p = sub.add_parser("diff", help="what changed between two runs (config, best mIoU)")
+    p.add_argument("run_a", help="run folder or log file (the baseline)")
+    p.add_argument("run_b", help="run folder or log file (the change)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_diff)
+
+
+def load_one(path: str) -> tuple[Run, RunFacts]:
+    """The single run at ``path`` and its facts; ``MetricsError`` if there are none or several."""
+    sources = discover_runs(path)
+    if len(sources) != 1:
+        names = ", ".join(s.name for s in sources[:5])
+        raise MetricsError(
+            f"{path}: holds {len(sources)} runs ({names}); give one run folder or log file"
+            if sources
+            else f"{path}: no training logs found"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # malformed lines are `segwatch check`'s business
+        run = load_run(sources[0])
+    return run, facts_for_run(run)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    try:
+        run_a, facts_a = load_one(args.run_a)
+        run_b, facts_b = load_one(args.run_b)
+    except MetricsError as exc:
+        print(f"segwatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    diff = diff_runs(run_a, facts_a, run_b, facts_b)
+    if args.json:
+        print(json.dumps(diff.to_dict(), indent=2, default=str))
+    else:
+        _print_diff(diff)
+    return EXIT_OK
+
+
+def _print_diff(diff: RunDiff) -> None:
+    for label, s in (("A", diff.a), ("B", diff.b)):
+        best = "no mIoU" if s.best_miou is None else f"best mIoU {s.best_miou:.4f} @ {s.best_step}"
+        print(f"{label}: {s.path}  ({best})")
+    if diff.miou_delta is not None:
+        print(f"best mIoU B - A: {diff.miou_delta:+.4f}; reached {diff.step_delta:+d} steps apart")
+    if not diff.compared:
+        print("config: not compared (a run logged no config)")
+        return
+    if not diff.changes:
+        print("config: identical")
+        return
+    rows = [("changed key", "A", "B")]
+    rows += [(c.key, _cell(c.a), _cell(c.b)) for c in diff.changes]
+    widths = [max(len(r[i]) for r in rows) for i in range(2)]
+    print(f"config: {len(diff.changes)} key(s) differ")
+    for r in rows:
+        print(f"  {r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2]}".rstrip())
+
+
+def _cell(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= _WIDTH else text[: _WIDTH - 1] + "…"

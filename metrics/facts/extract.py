@@ -1,0 +1,129 @@
+"""``facts_for_run``: find a run's logged config (by its files' formats) and read its facts.
+
+Only the first few MB of each file are read: frameworks print the config at the top.
+Files that are not metrics logs (``vis_data/config.py``, Detectron2's ``log.txt`` and
+``config.yaml``, HF's ``config.json``, Lightning's ``hparams.yaml``) are looked for beside them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Sequence
+
+from metrics.errors import LogReadError
+from metrics.facts import detectron2, hf, lightning, mmseg, paddleseg
+from metrics.facts.model import RunFacts, load_yaml
+from metrics.readers.source import open_source
+from metrics.readers.textutil import ANSI_RE, decode
+from metrics.runs import LogFile, Run
+
+HEAD_BYTES = 4 * 1024 * 1024
+
+
+def read_text(path: str, limit: int = HEAD_BYTES) -> str | None:
+    """The first ``limit`` bytes of a file as text (cut at the last whole line), or None."""
+    try:
+        raw = open_source(path).read_head(limit)
+    except LogReadError:
+        return None
+    if len(raw) >= limit and b"\n" in raw:
+        raw = raw[: raw.rindex(b"\n") + 1]
+    if b"\x1b" in raw:
+        raw = ANSI_RE.sub(b"", raw)
+    return decode(raw)
+
+
+def _beside(path: str, name: str) -> str:
+    return posixpath.join(posixpath.dirname(path), name)
+
+
+def _paddleseg(path: str) -> RunFacts | None:
+    text = read_text(path)
+    return paddleseg.facts_from_text(text, path) if text else None
+
+
+def _mmseg0_json(path: str) -> RunFacts | None:
+    text = read_text(path)
+    if not text:
+        return None
+    config, classes = mmseg.meta_from_json_log(text.split("\n", 1)[0])
+    return mmseg.facts_from_config_text(config, path, classes) if config else None
+
+
+def _mm_text(path: str) -> RunFacts | None:
+    text = read_text(path)
+    config = mmseg.config_from_text_log(text) if text else None
+    return mmseg.facts_from_config_text(config, path) if config else None
+
+
+def _mmseg1_json(path: str) -> RunFacts | None:
+    config_py = _beside(path, "config.py")
+    text = read_text(config_py)
+    return mmseg.facts_from_config_text(text, config_py) if text else None
+
+
+def _detectron2(path: str) -> RunFacts | None:
+    log = _beside(path, "log.txt")
+    text = read_text(log)
+    cfg = detectron2.config_from_log(text) if text else None
+    if cfg is not None:
+        return detectron2.facts_from_config(cfg, log)
+    saved = _beside(path, "config.yaml")
+    text = read_text(saved)
+    cfg = load_yaml(text) if text else None
+    return detectron2.facts_from_config(cfg, saved) if cfg is not None else None
+
+
+def _hf(path: str) -> RunFacts | None:
+    text = read_text(path, limit=64 * 1024 * 1024)  # one JSON document: it must be whole
+    state = hf.load_json(text) if text else None
+    if state is None:
+        return None
+    model_config = None
+    for folder in (posixpath.dirname(path), posixpath.dirname(posixpath.dirname(path))):
+        found = read_text(posixpath.join(folder, "config.json"))
+        model_config = hf.load_json(found) if found else None
+        if model_config is not None:
+            break
+    return hf.facts_from_state(state, model_config, path)
+
+
+def _lightning(path: str) -> RunFacts | None:
+    hparams = _beside(path, "hparams.yaml")
+    text = read_text(hparams)
+    cfg = load_yaml(text) if text else None
+    return lightning.facts_from_hparams(cfg, hparams) if cfg is not None else None
+
+
+# Per format, how to find its config; the order is the preference among a run's files.
+READERS: dict[str, Callable[[str], RunFacts | None]] = {
+    "mmseg0-json": _mmseg0_json,
+    "mmseg0-text": _mm_text,
+    "mmseg1-json": _mmseg1_json,
+    "mmseg1-text": _mm_text,
+    "paddleseg": _paddleseg,
+    "detectron2": _detectron2,
+    "hf-trainer": _hf,
+    "lightning-csv": _lightning,
+}
+_RANK = {name: i for i, name in enumerate(READERS)}
+
+
+def facts_for_files(files: Sequence[LogFile]) -> RunFacts | None:
+    """Facts of the latest launch's config, from the best file that has one."""
+    ordered = sorted(
+        (f for f in files if f.format in READERS),
+        key=lambda f: (f.launch, -_RANK[f.format]),
+        reverse=True,
+    )
+    for f in ordered:
+        facts = READERS[f.format](f.path)
+        if facts is not None:
+            return facts
+    return None
+
+
+def facts_for_run(run: Run) -> RunFacts:
+    """Facts of a run: from its logged config, completed by what its readers saw (``meta``)."""
+    facts = facts_for_files(run.files) or RunFacts()
+    return facts.filled_from(run.meta)
