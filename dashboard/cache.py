@@ -18,6 +18,7 @@ from dashboard.overview_table import RowInput, overview_row
 from dashboard.prepare import RunPlot, prepare_run, run_forecast
 from dashboard.prepare import metric_series as _series
 from metrics.diagnosis import RunDiagnosis, diagnose
+from metrics.facts import RunFacts
 from metrics.forecast import Forecast
 from metrics.runs import Run, RunSource, discover_runs
 from metrics.schema import MIOU
@@ -52,6 +53,11 @@ def live_run(source: RunSource) -> LiveRun:
 def run_state(source: RunSource) -> RunState:
     """The run with whatever was appended since the last look read in."""
     return live_run(source).refresh()
+
+
+def run_facts(source: RunSource) -> RunFacts | None:
+    """The facts of the run's logged config (read with the run; None before its first read)."""
+    return live_run(source).facts
 
 
 def run_states(sources: Sequence[RunSource]) -> list[RunState]:

@@ -5,6 +5,7 @@ Pure: prepared per-run series in, plotly figure or DataFrame out.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -18,6 +19,7 @@ from plotly.subplots import make_subplots
 from dashboard.downsample import MAX_POINTS, Thinned, thin
 from dashboard.figures import esc
 from dashboard.prepare import best_point, metric_series
+from metrics.run_diff import RunDiff
 from metrics.schema import LOSS, MIOU
 from metrics.smoothing import ema
 
@@ -124,3 +126,19 @@ def compare_table(runs: Sequence[tuple[str, pd.DataFrame, int | None]]) -> pd.Da
             }
         )
     return pd.DataFrame(rows)
+
+
+def diff_rows(diff: RunDiff) -> list[dict[str, str]]:
+    """The result lines, then one line per changed config key (values as text)."""
+
+    def text(v: object) -> str:
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return v if isinstance(v, str) else json.dumps(v, default=str)
+
+    rows = [
+        {"what": "best mIoU", "A": text(diff.a.best_miou), "B": text(diff.b.best_miou)},
+        {"what": "reached at step", "A": text(diff.a.best_step), "B": text(diff.b.best_step)},
+    ]
+    rows += [{"what": c.key, "A": text(c.a), "B": text(c.b)} for c in diff.changes]
+    return rows

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, replace
 
 from metrics.errors import LogReadError, MetricsError
+from metrics.facts import RunFacts, facts_for_run
 from metrics.readers.registry import LogData, get_format
 from metrics.readers.source import open_source
 from metrics.runs import Run, RunSource, merge_run
@@ -75,6 +76,13 @@ class LiveRun:
         self._lock = threading.Lock()
         self._state = RunState(source.name, None, None, (), None)
         self._finished: set[str] = set()
+        self._facts: RunFacts | None = None
+        self._facts_resets = -1
+
+    @property
+    def facts(self) -> RunFacts | None:
+        """What the run's logged config says (read once, again after a file was replaced)."""
+        return self._facts
 
     @property
     def state(self) -> RunState:
@@ -131,7 +139,12 @@ class LiveRun:
             )
             datas.append((f, data))
         run = merge_run(self.source, datas)
-        return replace(run, updated=_newest(keys))
+        resets = sum(t.resets for t in self._tailers.values())
+        if self._facts is None or resets != self._facts_resets:
+            self._facts, self._facts_resets = facts_for_run(run), resets
+        facts = self._facts
+        meta = {**run.meta, **facts.as_meta()}
+        return replace(run, updated=_newest(keys), facts=facts.to_dict(), meta=meta)
 
 
 def _newest(keys: tuple[FileKey, ...]) -> float | None:

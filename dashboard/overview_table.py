@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import pandas as pd
 from dashboard.live import age_text
 from dashboard.prepare import best_point, metric_series
 from metrics.diagnosis import RunDiagnosis
+from metrics.facts import FACT_KEYS, RunFacts
 from metrics.forecast import Forecast
 from metrics.schema import MIOU
 
@@ -116,3 +118,15 @@ def _sparkline(values: np.ndarray) -> list[float]:
         idx = np.linspace(0, len(values) - 1, TREND_POINTS).astype(int)
         values = values[idx]
     return [float(v) for v in values]
+
+
+def fact_rows(facts: RunFacts | None) -> list[dict[str, str]]:
+    """The run facts as (fact, value) text rows; facts the log does not state are left out."""
+    if facts is None:
+        return []
+    rows = []
+    for key, value in facts.to_dict().items():
+        if key in FACT_KEYS and value not in (None, [], {}):
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            rows.append({"fact": key, "value": text})
+    return rows

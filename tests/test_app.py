@@ -173,7 +173,10 @@ def test_compare_page(logdir: Path) -> None:
     assert at.multiselect(key="runs").value == ["stalled", "diverging"]
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["xaxis2"]["title"]["text"] == "fraction of planned iterations"
-    table = at.dataframe[0].value
+    changed = at.dataframe[0].value  # what changed between the first two runs
+    assert changed["what"].tolist()[:2] == ["best mIoU", "reached at step"]
+    assert changed["A"].iloc[0] == "0.5388" and changed["B"].iloc[0] == "0.4656"
+    table = at.dataframe[1].value
     assert table["run"].tolist() == ["stalled", "diverging"]
     assert table["best mIoU"].tolist() == [0.5388, 0.4656]
 
@@ -186,3 +189,15 @@ def test_missing_and_empty_logdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     st.cache_data.clear()
     at = _app().run()
     assert not at.exception and at.warning[0].value.startswith("No training logs found")
+
+
+def test_run_page_shows_the_logged_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEGWATCH_LOGDIR", str(Path(APP).parent.parent / "sample_logs" / "mmseg0x"))
+    at = _app()
+    at.query_params["run"] = "pspnet_r50_uavid_overfit"
+    at.switch_page("views/run.py").run()
+    assert not at.exception
+    facts = next(d.value for d in at.dataframe if "fact" in d.value.columns)
+    values = dict(zip(facts["fact"], facts["value"], strict=True))
+    assert values["planned_steps"] == "16000"
+    assert "class_names" in values and "crop_size" in values

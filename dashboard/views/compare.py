@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import streamlit as st
 
 from dashboard import cache
-from dashboard.compare import compare_figure, compare_series, compare_table
+from dashboard.compare import compare_figure, compare_series, compare_table, diff_rows
 from dashboard.figures import PLOT_CONFIG
 from dashboard.views.common import md, problem_card, refresh_seconds, sources
+from metrics.run_diff import diff_runs
 from metrics.runs import RunSource
 
 # plain option labels: a widget bound to the URL writes its displayed label there
@@ -60,6 +61,7 @@ def _live_compare(picked: Sequence[RunSource], align: str, weight: float) -> Non
             + ", ".join(md(n) for n in unplanned)
             + " — their last logged step stands for 100 %."
         )
+    _what_changed(picked)
     fig = compare_figure(series, "fraction" if align == "fraction" else "step")
     st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="compare_plot")
     st.dataframe(
@@ -72,6 +74,21 @@ def _live_compare(picked: Sequence[RunSource], align: str, weight: float) -> Non
             "final train loss": st.column_config.NumberColumn(format="%.4f"),
         },
     )
+
+
+def _what_changed(picked: Sequence[RunSource]) -> None:
+    """The first two picked runs: config keys that differ, best mIoU and when each got there."""
+    if len(picked) < 2:
+        return
+    a, b = cache.run_state(picked[0]), cache.run_state(picked[1])
+    facts_a, facts_b = cache.run_facts(picked[0]), cache.run_facts(picked[1])
+    if a.run is None or b.run is None or facts_a is None or facts_b is None:
+        return
+    diff = diff_runs(a.run, facts_a, b.run, facts_b)
+    with st.expander(f"What changed: {md(a.run.name)} → {md(b.run.name)}", expanded=True):
+        st.dataframe(diff_rows(diff), hide_index=True)
+        if not diff.compared:
+            st.caption("One of the two runs logged no config, so only the results are compared.")
 
 
 main()

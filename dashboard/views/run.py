@@ -12,6 +12,7 @@ from dashboard import cache
 from dashboard.export import report_html, table_csv
 from dashboard.figures import PLOT_CONFIG, class_heatmap_figure, run_figure, trajectory_figure
 from dashboard.live import RunState
+from dashboard.overview_table import fact_rows
 from dashboard.prepare import RunPlot, class_iou, trajectory
 from dashboard.views.common import (
     badge,
@@ -23,6 +24,7 @@ from dashboard.views.common import (
     sources,
 )
 from metrics.diagnosis import CHECK_ADVICE, Finding, RunDiagnosis
+from metrics.facts import RunFacts, export_advice
 from metrics.runs import RunSource
 
 SMOOTHING_HELP = (
@@ -71,8 +73,14 @@ def _live_run(source: RunSource, weight: float, fit: bool, log: bool) -> None:
     fig = run_figure(plot, fit_outliers=fit, log_loss=log)
     st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="run_plot")
     st.caption(_points_caption(plot))
-    findings, traj, classes, export = st.tabs(
-        [f"Findings ({len(diag.findings)})", "Loss vs mIoU", "Per-class IoU", "Export"]
+    findings, traj, classes, facts_tab, export = st.tabs(
+        [
+            f"Findings ({len(diag.findings)})",
+            "Loss vs mIoU",
+            "Per-class IoU",
+            "Run facts",
+            "Export",
+        ]
     )
     with findings:
         _findings(diag)
@@ -95,8 +103,23 @@ def _live_run(source: RunSource, weight: float, fit: bool, log: bool) -> None:
                 class_heatmap_figure(wide, run.name),
                 width="stretch", config=PLOT_CONFIG, key="class_plot",
             )  # fmt: skip
+    with facts_tab:
+        _facts(cache.run_facts(source))
     with export:
         _export(state, diag, plot)
+
+
+def _facts(facts: RunFacts | None) -> None:
+    """What the logged config says, and the export advice that follows from it."""
+    rows = fact_rows(facts)
+    if not rows:
+        st.info("This run's logs print no training config segwatch can read.")
+        return
+    if facts is not None and facts.source:
+        st.caption(f"From {md(facts.source)}")
+    st.dataframe(rows, hide_index=True, column_config={"fact": "fact", "value": "value"})
+    for advice in export_advice(facts) if facts is not None else []:
+        st.warning(md(advice))
 
 
 def _headline(plot: RunPlot, last: int | None, planned: int | None) -> None:
