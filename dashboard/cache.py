@@ -8,6 +8,7 @@ stands for them. ``clear()`` empties everything (tests call it between apps).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 
@@ -17,6 +18,7 @@ from dashboard.live import LiveRun, RunState
 from dashboard.overview_table import RowInput, overview_row
 from dashboard.prepare import RunPlot, prepare_run, run_forecast
 from dashboard.prepare import metric_series as _series
+from dashboard.server_args import reader_options
 from metrics.diagnosis import RunDiagnosis, diagnose
 from metrics.facts import RunFacts
 from metrics.forecast import Forecast
@@ -33,7 +35,7 @@ Key = tuple[tuple[str, int, int], ...]
 @st.cache_data(ttl=DISCOVER_TTL_S, show_spinner=False, max_entries=16)
 def discover(logdir: str) -> list[RunSource]:
     """The runs below ``logdir`` (re-scanned every few seconds, so new runs appear)."""
-    return discover_runs(logdir)
+    return discover_runs(logdir, reader_options())
 
 
 def _ident(source: RunSource) -> tuple[object, ...]:
@@ -41,13 +43,13 @@ def _ident(source: RunSource) -> tuple[object, ...]:
 
 
 @st.cache_resource(max_entries=1000, show_spinner=False)
-def _live(ident: tuple[object, ...], _source: RunSource) -> LiveRun:
-    return LiveRun(_source)
+def _live(ident: tuple[object, ...], options: str, _source: RunSource) -> LiveRun:
+    return LiveRun(_source, json.loads(options))
 
 
 def live_run(source: RunSource) -> LiveRun:
     """The one ``LiveRun`` (its tailers) kept for this run across reruns and sessions."""
-    return _live(_ident(source), source)
+    return _live(_ident(source), json.dumps(reader_options(), sort_keys=True), source)
 
 
 def run_state(source: RunSource) -> RunState:

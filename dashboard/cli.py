@@ -15,6 +15,7 @@ from dashboard.cli_facts import add_facts_commands
 from metrics.diagnosis import diagnose, load_config
 from metrics.errors import MetricsError
 from metrics.runs import discover_runs, load_run
+from metrics.settings import column_options, read_settings, settings_path
 from metrics.summary import summarize
 
 SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
@@ -40,7 +41,18 @@ def _parser() -> argparse.ArgumentParser:
         "PaddleSeg, MMSegmentation, Detectron2, HF Trainer, Lightning and TensorBoard write.",
     )
     sub = p.add_subparsers(dest="command")
-    serve = sub.add_parser("serve", help="start the dashboard in a browser")
+    columns = argparse.ArgumentParser(add_help=False)
+    group = columns.add_argument_group("columns of CSV, JSON-lines, Lightning and TensorBoard logs")
+    group.add_argument(
+        "--map", action="append", default=[], metavar="COLUMN=METRIC",
+        help="read COLUMN as METRIC (e.g. val_jacc=miou, v_road=val/iou/road; empty drops it)",
+    )  # fmt: skip
+    group.add_argument("--step-column", metavar="NAME", help="the column holding the step")
+    group.add_argument(
+        "--percent", action="append", default=[], metavar="METRIC",
+        help="a metric logged in percent (glob allowed, e.g. 'iou/*')",
+    )  # fmt: skip
+    serve = sub.add_parser("serve", help="start the dashboard in a browser", parents=[columns])
     serve.add_argument(
         "logdir", nargs="?", default=None, help="folder of runs (default: bundled sample_logs/)"
     )
@@ -48,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
+    serve.add_argument("--config", help="settings file (default: LOGDIR/segwatch.toml)")
     serve.set_defaults(func=_serve)
     demo = sub.add_parser(
         "demo", help="serve a run written in real time into a temporary folder (live mode)"
@@ -60,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         "--interval", type=float, default=0.5, help="seconds between two log lines (default 0.5)"
     )
     demo.set_defaults(func=_demo)
-    check = sub.add_parser("check", help="read runs and print what they show")
+    check = sub.add_parser("check", help="read runs and print what they show", parents=[columns])
     check.add_argument("paths", nargs="+", help="folders of runs or single log files")
     check.add_argument("--json", action="store_true", help="print JSON instead of a table")
     check.add_argument(
@@ -69,7 +82,11 @@ def _parser() -> argparse.ArgumentParser:
         default="warning",
         help="exit 1 when a run has a finding this severe (default: warning)",
     )
-    check.add_argument("--config", help="TOML file with a [diagnosis] table of thresholds")
+    check.add_argument(
+        "--config",
+        help="settings file with [diagnosis] thresholds and [columns] (default: "
+        "PATH/segwatch.toml)",
+    )
     check.add_argument("--window", type=int, help="evaluations a plateau must span (default 5)")
     check.add_argument("--min-evals", type=int, help="evaluations needed for a verdict (default 6)")
     check.add_argument(
@@ -91,7 +108,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     try:
-        discover_runs(logdir)
+        discover_runs(logdir, _reader_options(args, logdir))
     except MetricsError as exc:
         print(f"segwatch: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -112,6 +129,7 @@ def _serve(args: argparse.Namespace) -> int:
         "--",
         "--logdir",
         logdir,
+        *_forwarded(args),
     ]
     stcli.main()
     return EXIT_OK
@@ -125,9 +143,30 @@ def _demo(args: argparse.Namespace) -> int:
     folder = Path(tempfile.mkdtemp(prefix="segwatch-demo-"))
     writer = start_demo(folder, interval_s=args.interval)
     print(f"segwatch: demo runs in {folder}; live-run/ grows a line every {args.interval} s")
-    code = _serve(argparse.Namespace(logdir=str(folder), port=args.port, host=args.host))
+    serve = _parser().parse_args(
+        ["serve", str(folder), "--port", str(args.port), "--host", args.host]
+    )
+    code = _serve(serve)
     writer.stop_event.set()
     return code
+
+
+def _reader_options(args: argparse.Namespace, path: str) -> dict[str, Any] | None:
+    """Column mapping from the flags over the settings file's [columns] table."""
+    settings = settings_path(path, args.config)
+    table = read_settings(settings).get("columns") if settings else None
+    return column_options(
+        table, mapping=args.map, step=args.step_column, percent=args.percent, source=str(settings)
+    )
+
+
+def _forwarded(args: argparse.Namespace) -> list[str]:
+    """The serve flags the app itself reads (after ``--``)."""
+    out = ["--config", args.config] if args.config else []
+    out += [a for m in args.map for a in ("--map", m)]
+    out += ["--step-column", args.step_column] if args.step_column else []
+    out += [a for m in args.percent for a in ("--percent", m)]
+    return out
 
 
 _FAIL_RANK = {"warning": ("warning", "critical"), "critical": ("critical",), "never": ()}
@@ -135,7 +174,12 @@ _FAIL_RANK = {"warning": ("warning", "critical"), "critical": ("critical",), "ne
 
 def _check(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config, window=args.window, min_evals=args.min_evals, z=args.z)
+        config = load_config(
+            settings_path(args.paths[0], args.config),
+            window=args.window,
+            min_evals=args.min_evals,
+            z=args.z,
+        )
     except MetricsError as exc:
         print(f"segwatch: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -143,7 +187,8 @@ def _check(args: argparse.Namespace) -> int:
     failed = flagged = False
     for path in args.paths:
         try:
-            sources = discover_runs(path)
+            options = _reader_options(args, path)
+            sources = discover_runs(path, options)
         except MetricsError as exc:
             print(f"segwatch: {exc}", file=sys.stderr)
             failed = True
@@ -152,7 +197,7 @@ def _check(args: argparse.Namespace) -> int:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    run = load_run(source)
+                    run = load_run(source, options=options)
                 except MetricsError as exc:
                     results.append({"run": source.name, "path": source.path, "error": str(exc)})
                     failed = True

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
+from metrics.data_report import save_audit, save_eval
 from metrics.errors import MetricsError
 from metrics.folder_eval import (
     FileProblem,
@@ -58,6 +61,13 @@ def _common(p: argparse.ArgumentParser, num_classes_required: bool) -> None:
     )
     p.add_argument("--class-names", default=None, help="text file, one class name per line")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--save",
+        metavar="DIR",
+        default=None,
+        help="also write the result as JSON into DIR (the run's folder: the dashboard's Data "
+        "page shows it)",
+    )
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -108,6 +118,11 @@ def _class_names(args: argparse.Namespace) -> tuple[str, ...] | None:
 
 def _eval(args: argparse.Namespace) -> int:
     if args.task == "image":
+        if args.save is not None:
+            print(
+                "segwatch: --save is for segmentation results (not --task image)", file=sys.stderr
+            )
+            return EXIT_USAGE
         return _eval_images(args)
     if args.num_classes is None:
         print("segwatch: eval needs --num-classes N (or --task image)", file=sys.stderr)
@@ -119,6 +134,8 @@ def _eval(args: argparse.Namespace) -> int:
             class_names=names, workers=args.workers, on_progress=bar,
         )  # fmt: skip
     _emit(args, res.to_dict(), lambda: _print_seg(res))
+    if args.save is not None:
+        _saved(save_eval(res, args.save, _command(args)))
     return EXIT_FLAGGED if res.problems else EXIT_OK
 
 
@@ -140,7 +157,34 @@ def _labels(args: argparse.Namespace) -> int:
             class_names=names, workers=args.workers, on_progress=bar,
         )  # fmt: skip
     _emit(args, {**audit.to_dict(), "clean": audit.clean}, lambda: _print_audit(audit))
+    if args.save is not None:
+        _saved(save_audit(audit, args.save, _command(args)))
     return EXIT_OK if audit.clean else EXIT_FLAGGED
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command line that reproduces this result from any folder (saved with it)."""
+    folders = [args.pred_dir, args.gt_dir] if args.command == "eval" else [args.gt_dir]
+    words = ["segwatch", args.command, *map(_absolute, folders)]
+    words += ["--num-classes", str(args.num_classes)]
+    words += ["--ignore-index", "none" if args.ignore_index is None else str(args.ignore_index)]
+    for flag, value in (("--class-names", args.class_names), ("--images", _images(args))):
+        if value is not None:
+            words += [flag, _absolute(value)]
+    return shlex.join(words)
+
+
+def _images(args: argparse.Namespace) -> str | None:
+    images: str | None = getattr(args, "images", None)
+    return images
+
+
+def _absolute(path: str) -> str:
+    return path if "://" in path else os.path.abspath(path)
+
+
+def _saved(path: str) -> None:
+    print(f"segwatch: saved {path}", file=sys.stderr)
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], table: Callable[[], None]) -> None:

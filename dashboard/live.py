@@ -10,7 +10,9 @@ import math
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from metrics.errors import LogReadError, MetricsError
 from metrics.facts import RunFacts, facts_for_run
@@ -68,10 +70,11 @@ class RunState:
 class LiveRun:
     """Incremental reader of every file of one run; thread-safe (sessions share it)."""
 
-    def __init__(self, source: RunSource) -> None:
+    def __init__(self, source: RunSource, options: Mapping[str, Any] | None = None) -> None:
         self.source = source
         self._tailers = {
-            f.path: LogTailer(f.path, format=f.format, run=source.name) for f in source.files
+            f.path: LogTailer(f.path, format=f.format, run=source.name, options=options)
+            for f in source.files
         }
         self._lock = threading.Lock()
         self._state = RunState(source.name, None, None, (), None)

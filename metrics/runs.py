@@ -76,14 +76,18 @@ class Run:
         return min(self.files, key=lambda f: f.priority).format if self.files else ""
 
 
-def discover_runs(logdir: str) -> list[RunSource]:
-    """Every run below ``logdir`` (a local folder, an fsspec URL, or a single log file)."""
+def discover_runs(logdir: str, options: Mapping[str, Any] | None = None) -> list[RunSource]:
+    """Every run below ``logdir`` (a local folder, an fsspec URL, or a single log file).
+
+    ``options`` are the readers' (a column mapping can name a step column that makes a CSV
+    or JSON-lines file recognisable).
+    """
     fs, root = fsspec.core.url_to_fs(str(logdir))
     prefix = _url_prefix(str(logdir), root)
     if not fs.exists(root):
         raise LogReadError(f"{logdir}: no such file or folder")
     if fs.isfile(root):
-        fmt, _ = _sniff(prefix + root)
+        fmt, _ = _sniff(prefix + root, options)
         if fmt is None:
             raise MetricsError(_unknown(str(logdir)))
         name = posixpath.basename(root)
@@ -95,7 +99,7 @@ def discover_runs(logdir: str) -> list[RunSource]:
         rel = posixpath.relpath(path, root)
         if any(part.startswith(".") for part in rel.split("/")) or _NOT_LOGS.search(path):
             continue
-        fmt, head = _sniff(prefix + path)
+        fmt, head = _sniff(prefix + path, options)
         if fmt is None:
             continue
         run_dir = _run_dir(posixpath.dirname(rel))
@@ -116,14 +120,20 @@ def discover_runs(logdir: str) -> list[RunSource]:
     return runs
 
 
-def load_run(source: RunSource, facts: bool = True) -> Run:
+def load_run(
+    source: RunSource, facts: bool = True, options: Mapping[str, Any] | None = None
+) -> Run:
     """Read every file of a run and merge them into one tidy table.
 
-    With ``facts``, the run's logged config is read too (``metrics.facts``): its facts go to
-    ``Run.facts`` and the ones the diagnosis uses (planned steps, classes, ignore index) into
-    ``Run.meta``, where the config wins over what the readers inferred.
+    ``options`` go to the readers (a column mapping, see ``metrics.settings``). With ``facts``,
+    the run's logged config is read too (``metrics.facts``): its facts go to ``Run.facts`` and
+    the ones the diagnosis uses (planned steps, classes, ignore index) into ``Run.meta``, where
+    the config wins over what the readers inferred.
     """
-    datas = [(f, _read(f, source.name)) for f in source.files]
+    datas = [
+        (f, read_log(f.path, format=f.format, run=source.name, options=options))
+        for f in source.files
+    ]
     run = merge_run(source, datas)
     mtimes = []
     for f in source.files:
@@ -194,17 +204,13 @@ def _resolve_launches(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return concat_tables(kept)
 
 
-def _read(f: LogFile, run: str) -> LogData:
-    return read_log(f.path, format=f.format, run=run)
-
-
-def _sniff(path: str) -> tuple[str | None, bytes]:
+def _sniff(path: str, options: Mapping[str, Any] | None) -> tuple[str | None, bytes]:
     """The format of a file judged by its first bytes, and those bytes."""
     try:
         head = open_source(path).read_head(SNIFF_BYTES)
     except LogReadError:
         return None, b""
-    fmt = sniff_format(head, path) if head else None
+    fmt = sniff_format(head, path, options) if head else None
     return (fmt.name if fmt else None), head
 
 

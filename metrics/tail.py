@@ -119,7 +119,7 @@ class LogTailer:
         head = self._src.read_head(SNIFF_BYTES)
         if not head:
             return False
-        fmt = sniff_format(head, self.path)
+        fmt = sniff_format(head, self.path, self._options)
         if fmt is None:
             if len(head) >= SNIFF_BYTES:
                 raise LogFormatError(f"{self.path}: not a log segwatch can read")

@@ -117,3 +117,28 @@ def test_console_script_runs(logdir: Path) -> None:
     )
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["runs"][0]["run"] == "good"
+
+
+def wide_csv(path: Path) -> None:
+    """A user-written CSV whose columns segwatch cannot guess without a mapping."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = ["it,train_loss,val_jacc_pct"]
+    for i, it in enumerate(range(100, 1100, 100)):
+        rows.append(f"{it},{1.0 / (i + 1):.4f},{20 + 4 * i:.1f}")
+    path.write_text("\n".join(rows) + "\n")
+
+
+def test_column_mapping_from_flags_and_settings_file(tmp_path: Path, capsys) -> None:
+    wide_csv(tmp_path / "custom" / "log.csv")
+    args = ["--step-column", "it", "--map", "val_jacc_pct=miou", "--percent", "miou"]
+    code, out, err = run(capsys, "check", str(tmp_path), "--json", *args)
+    (entry,) = json.loads(out)["runs"]
+    assert entry["best_miou"] == pytest.approx(0.56) and entry["best_step"] == 1000, err
+    # the same mapping from LOGDIR/segwatch.toml
+    (tmp_path / "segwatch.toml").write_text(
+        '[columns]\nstep = "it"\npercent = ["miou"]\n[columns.map]\nval_jacc_pct = "miou"\n'
+    )
+    code, out, _ = run(capsys, "check", str(tmp_path), "--json")
+    assert json.loads(out)["runs"][0]["best_miou"] == pytest.approx(0.56)
+    code, _, err = run(capsys, "check", str(tmp_path), "--map", "nonsense")
+    assert code == 2 and "COLUMN=METRIC" in err

@@ -7,22 +7,18 @@ HTML unescaped: ``md()`` backslash-escapes every ASCII punctuation character, so
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import streamlit as st
 
 from dashboard import cache
 from dashboard.live import RunState, age_text
 from dashboard.overview_table import BADGES
+from dashboard.server_args import logdir
 from metrics.errors import MetricsError
 from metrics.runs import RunSource
 
-SAMPLE_LOGS = Path(__file__).resolve().parents[2] / "sample_logs"
 REFRESH_S = 5.0
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 
@@ -30,14 +26,6 @@ _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 def md(text: object) -> str:
     """Text safe inside Markdown: every ASCII punctuation backslash-escaped, newlines kept."""
     return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", "  \n")
-
-
-def logdir() -> str:
-    """The folder of runs: ``--logdir`` after ``--`` (segwatch serve), $SEGWATCH_LOGDIR, samples."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--logdir", default=None)
-    args, _ = parser.parse_known_args(sys.argv[1:])
-    return str(args.logdir or os.environ.get("SEGWATCH_LOGDIR") or SAMPLE_LOGS)
 
 
 def sources() -> list[RunSource] | None:

@@ -6,17 +6,12 @@ with a ``[diagnosis]`` table (``--config segwatch.toml``).
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from metrics.errors import MetricsError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from metrics.settings import read_settings
 
 
 @dataclass(frozen=True)
@@ -55,13 +50,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> DiagnosisCo
     known = {f.name for f in fields(DiagnosisConfig)}
     values: dict[str, Any] = {}
     if path is not None:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise MetricsError(f"{path}: cannot read the config file ({exc.strerror})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise MetricsError(f"{path}: not valid TOML ({exc})") from None
-        table = data.get("diagnosis", {})
+        table = read_settings(path).get("diagnosis", {})
         unknown = sorted(set(table) - known)
         if unknown:
             raise MetricsError(

@@ -19,6 +19,7 @@ import numpy as np
 import orjson
 
 from metrics.readers.base import LineParser, RecordBuilder
+from metrics.readers.mapping import MAX_STEP
 from metrics.readers.textutil import last_segment, strip_ansi
 
 # summary scores: MMSeg key -> canonical name
@@ -296,8 +297,10 @@ def int_column(col: tuple[Any, ...] | None, n: int) -> np.ndarray:
     try:
         values = np.array(col, np.float64)
     except (TypeError, ValueError):
+        values = None
+    if values is None or values.shape != (n,):  # text, or lists that numpy made 2-D
         values = np.array([v if type(v) is int else math.nan for v in col], np.float64)
-    values[values != np.floor(values)] = np.nan
+    values[(values != np.floor(values)) | (np.abs(values) >= MAX_STEP)] = np.nan
     return values
 
 
@@ -336,7 +339,9 @@ def numeric_columns(
     group) plus ``key/<group>`` for the rows that have that group. Text values are dropped.
     """
     try:
-        return [(key, None, np.array(col, np.float64))]
+        values = np.array(col, np.float64)
+        if values.ndim == 1:  # lists of numbers would make it 2-D
+            return [(key, None, values)]
     except (TypeError, ValueError):
         pass
     main = [_first(v) for v in col]

@@ -18,7 +18,8 @@ from metrics.readers._paddleseg_common import EVAL_TAG, prefix_time
 from metrics.readers.base import RecordBuilder
 from metrics.schema import AACC, ACC_PREFIX, IOU_PREFIX, MIOU
 
-_SUMMARY_FIELD = re.compile(rb"(#?\w+)(?:: ?|=)(\S+)")
+# a key starts after a non-word byte: findall stays linear on a long garbled line
+_SUMMARY_FIELD = re.compile(rb"(?<![\w#])(#?\w+)(?:: ?|=)(\S+)")
 _BEST = re.compile(
     rb"The (EMA )?model with the best validation mIoU \((\S+)\) was saved at iter (\d+)"
 )

@@ -288,6 +288,10 @@ class LogFormat(ABC):
     def sniff(self, head: bytes, path: str) -> bool:
         """Whether the first bytes of a file (up to 256 KiB) look like this format."""
 
+    def sniff_with(self, head: bytes, path: str, options: Mapping[str, Any] | None) -> bool:
+        """``sniff`` given the user's reader options (a mapped step column, say)."""
+        return self.sniff(head, path)
+
     @abstractmethod
     def new_parser(self, options: Mapping[str, Any] | None = None) -> Parser:
         """A fresh parser for one file."""

@@ -122,11 +122,14 @@ class GenericCsvFormat(LogFormat):
     title = "CSV (generic)"
 
     def sniff(self, head: bytes, path: str) -> bool:
+        return self.sniff_with(head, path, None)
+
+    def sniff_with(self, head: bytes, path: str, options: Mapping[str, Any] | None) -> bool:
         line = first_line(head)
         if b"," not in line or line.lstrip().startswith((b"{", b"[")):
             return False
         cells = split_cells(line)
-        return len(cells) >= 2 and ColumnMapping().find_step(cells) is not None
+        return len(cells) >= 2 and ColumnMapping.from_options(options).find_step(cells) is not None
 
     def new_parser(self, options: Mapping[str, Any] | None = None) -> Parser:
         return CsvLineParser(ColumnMapping.from_options(options))

@@ -127,10 +127,14 @@ class GenericJsonlFormat(LogFormat):
     title = "JSON lines (generic)"
 
     def sniff(self, head: bytes, path: str) -> bool:
+        return self.sniff_with(head, path, None)
+
+    def sniff_with(self, head: bytes, path: str, options: Mapping[str, Any] | None) -> bool:
+        mapping = ColumnMapping.from_options(options)
         for raw in head.split(b"\n", 64)[:64]:
             if raw.strip():
                 obj = load_object(raw)
-                return obj is not None and ColumnMapping().find_step(obj) is not None
+                return obj is not None and mapping.find_step(obj) is not None
         return False
 
     def new_parser(self, options: Mapping[str, Any] | None = None) -> Parser:

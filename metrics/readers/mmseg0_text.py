@@ -20,6 +20,7 @@ from metrics.readers._mmseg_common import (
     utc_seconds,
 )
 from metrics.readers.base import LogFormat, Parser, RecordBuilder
+from metrics.readers.mapping import as_step
 from metrics.readers.registry import register
 from metrics.readers.textutil import decode
 
@@ -67,6 +68,9 @@ class MMSeg0TextParser(TextLineParser):
             step, rest = (e - 1) * n + i, ep.group(4)
         else:
             out.bad(line_no, "train line without [iter/max]", msg)
+            return
+        if as_step(step) is None:
+            out.bad(line_no, "iteration out of range", msg)
             return
         values = _numbers(rest, _TRAIN_SKIP)
         if not values:

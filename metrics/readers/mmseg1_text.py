@@ -21,6 +21,7 @@ from metrics.readers._mmseg_common import (
     utc_seconds,
 )
 from metrics.readers.base import LogFormat, Parser, RecordBuilder
+from metrics.readers.mapping import as_step
 from metrics.readers.registry import register
 from metrics.readers.textutil import decode, strip_ansi
 
@@ -70,6 +71,9 @@ class MMSeg1TextParser(TextLineParser):
         else:
             out.bad(line_no, "train line without [iter/max]", msg)
             return
+        if as_step(step) is None:
+            out.bad(line_no, "iteration out of range", msg)
+            return
         values = _numbers(rest)
         if not values:
             out.bad(line_no, "train line without numbers", msg)
@@ -95,7 +99,9 @@ class MMSeg1TextParser(TextLineParser):
         m = _BEST.search(msg)
         if m is None:
             return
-        value, key = float(m.group(1)), m.group(2)
+        value, key = to_float(m.group(1)), m.group(2)
+        if value is None:
+            return
         out.meta["best_checkpoint"] = {
             "metric": metric_name(key),
             "value": round(value / 100.0, 12) if is_score(key) else value,

@@ -57,19 +57,21 @@ def get_format(name: str) -> LogFormat:
     raise LogFormatError(f"unknown log format {name!r}; known formats: {known}")
 
 
-def sniff_format(head: bytes, path: str) -> LogFormat | None:
+def sniff_format(
+    head: bytes, path: str, options: Mapping[str, Any] | None = None
+) -> LogFormat | None:
     """The first registered format whose sniffer accepts ``head``, or None."""
     for fmt in formats():
-        if fmt.sniff(head, path):
+        if fmt.sniff_with(head, path, options) if options else fmt.sniff(head, path):
             return fmt
     return None
 
 
-def detect_format(path: str) -> LogFormat:
+def detect_format(path: str, options: Mapping[str, Any] | None = None) -> LogFormat:
     """The format of the file at ``path`` (local path or fsspec URL), judged by its content."""
     src = open_source(path)
     head = src.read_head(SNIFF_BYTES)
-    fmt = sniff_format(head, path)
+    fmt = sniff_format(head, path, options)
     if fmt is None:
         tried = ", ".join(f.name for f in formats())
         what = "it is empty" if not head else "its content matches none of them"
@@ -128,7 +130,7 @@ def read_log(
     Lines that look like records but do not parse are skipped, counted in ``bad_lines``
     and reported in one warning.
     """
-    fmt = get_format(format) if format else detect_format(path)
+    fmt = get_format(format) if format else detect_format(path, options)
     src = open_source(path)
     data = src.read_all()
     try:

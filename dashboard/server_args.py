@@ -1,0 +1,39 @@
+"""What ``segwatch serve`` passes to the app after ``--``: the log folder and reader options."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from metrics.settings import column_options, read_settings, settings_path
+
+SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--logdir", default=None)
+    parser.add_argument("--config", default=None)
+    parser.add_argument("--map", action="append", default=[])
+    parser.add_argument("--step-column", default=None)
+    parser.add_argument("--percent", action="append", default=[])
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    return args
+
+
+def logdir() -> str:
+    """The folder of runs: ``--logdir`` (segwatch serve), $SEGWATCH_LOGDIR, else the samples."""
+    return str(_args().logdir or os.environ.get("SEGWATCH_LOGDIR") or SAMPLE_LOGS)
+
+
+def reader_options() -> dict[str, Any] | None:
+    """Column mapping for user-written logs: ``serve`` flags over the settings file's table."""
+    args = _args()
+    path = settings_path(logdir(), args.config)
+    table = read_settings(path).get("columns") if path else None
+    return column_options(
+        table, mapping=args.map, step=args.step_column, percent=args.percent, source=str(path)
+    )
