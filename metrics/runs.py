@@ -9,9 +9,10 @@ taken from the most precise file that has it, so nothing is counted twice).
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -95,10 +96,13 @@ def discover_runs(logdir: str, options: Mapping[str, Any] | None = None) -> list
         return [RunSource(name, str(logdir), (lf,))]
     found: dict[str, list[LogFile]] = {}
     seen: set[tuple[str, int, bytes]] = set()
+    inside = _confinement(fs, root)
     for path, size in sorted(_files(fs, root), key=_canonical_first):
         rel = posixpath.relpath(path, root)
         if any(part.startswith(".") for part in rel.split("/")) or _NOT_LOGS.search(path):
             continue
+        if not inside(path):
+            continue  # a symlink pointing out of LOGDIR: never served
         fmt, head = _sniff(prefix + path, options)
         if fmt is None:
             continue
@@ -202,6 +206,14 @@ def _resolve_launches(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
         kept = [k.loc[k["step"] < first] for k in kept]
         kept.append(t)
     return concat_tables(kept)
+
+
+def _confinement(fs: Any, root: str) -> Callable[[str], bool]:
+    """Whether a path found below ``root`` really lies inside it once symlinks are resolved."""
+    if "file" not in ((fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)):
+        return lambda path: True
+    top = os.path.realpath(root)
+    return lambda path: os.path.commonpath([top, os.path.realpath(path)]) == top
 
 
 def _sniff(path: str, options: Mapping[str, Any] | None) -> tuple[str | None, bytes]:

@@ -201,3 +201,13 @@ def test_run_page_shows_the_logged_config(monkeypatch: pytest.MonkeyPatch) -> No
     values = dict(zip(facts["fact"], facts["value"], strict=True))
     assert values["planned_steps"] == "16000"
     assert "class_names" in values and "crop_size" in values
+
+
+@pytest.mark.parametrize("asked", ["../../etc", "/etc/passwd", "stalled/../../outside"])
+def test_a_run_outside_the_log_folder_is_refused(logdir: Path, asked: str) -> None:
+    at = _app()
+    at.query_params["run"] = asked
+    at.switch_page("views/run.py").run()
+    assert not at.exception
+    assert any("only runs found inside it can be opened" in w.value for w in at.warning)
+    assert at.selectbox(key="run").value != asked

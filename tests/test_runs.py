@@ -89,3 +89,16 @@ def test_memory_filesystem_url() -> None:
         assert sorted(load_run(runs[0]).table["step"]) == [1, 2]
     finally:
         fs.rm("/segwatch-test", recursive=True)
+
+
+def test_symlinks_pointing_out_of_the_log_folder_are_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    write(outside / "secret.log", "FAKE step=1 loss=1\n")
+    logdir = tmp_path / "logs"
+    write(logdir / "ok" / "train.log", "FAKE step=1 loss=1\n")
+    (logdir / "escape").mkdir()
+    (logdir / "escape" / "train.log").symlink_to(outside / "secret.log")
+    (logdir / "dir_link").symlink_to(outside, target_is_directory=True)
+    runs = discover_runs(str(logdir))
+    assert [r.name for r in runs] == ["ok"]
+    assert all("outside" not in f.path for r in runs for f in r.files)

@@ -8,7 +8,7 @@ HTML unescaped: ``md()`` backslash-escapes every ASCII punctuation character, so
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import streamlit as st
 
@@ -36,6 +36,20 @@ def sources() -> list[RunSource] | None:
     except MetricsError as exc:
         error_card(folder, str(exc))
         return None
+
+
+def refuse_unknown_run(by_name: Mapping[str, object]) -> None:
+    """A run named in the URL that is not one of LOGDIR's runs is refused, and says so.
+
+    Runs are only ever picked from what discovery found under LOGDIR, so ``../../etc``, an
+    absolute path or a symlink out of the folder can never be opened; the message tells why.
+    """
+    asked = st.query_params.get("run")
+    if asked and asked not in by_name:
+        st.warning(
+            f"No run named {md(asked)!s} under this dashboard's log folder; only runs found "
+            "inside it can be opened."
+        )
 
 
 def error_card(what: str, message: str) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import cache
+from dashboard.data_commands import DATA_FINDINGS, data_commands
 from dashboard.export import report_html, table_csv
 from dashboard.figures import PLOT_CONFIG, class_heatmap_figure, run_figure, trajectory_figure
 from dashboard.live import RunState
@@ -20,6 +21,7 @@ from dashboard.views.common import (
     md,
     problem_card,
     refresh_seconds,
+    refuse_unknown_run,
     show_bad_lines,
     sources,
 )
@@ -31,6 +33,7 @@ SMOOTHING_HELP = (
     "TensorBoard's exponential moving average of the training loss (same weight, same result). "
     "The sparse validation mIoU is never smoothed."
 )
+DATA_PAGE = "views/data.py"
 
 
 def main() -> None:
@@ -42,6 +45,7 @@ def main() -> None:
         return
     by_name = {s.name: s for s in srcs}
     period = refresh_seconds()
+    refuse_unknown_run(by_name)
     name = st.selectbox("Run", list(by_name), key="run", bind="query-params")
     with st.sidebar:
         weight = st.slider(
@@ -83,7 +87,7 @@ def _live_run(source: RunSource, weight: float, fit: bool, log: bool) -> None:
         ]
     )
     with findings:
-        _findings(diag)
+        _findings(diag, source)
         show_bad_lines([state])
     with traj:
         frame = trajectory(run.table)
@@ -148,15 +152,15 @@ def _points_caption(plot: RunPlot) -> str:
     return " · ".join(parts) + " (min/max-preserving downsampling after full-resolution smoothing)"
 
 
-def _findings(diag: RunDiagnosis) -> None:
+def _findings(diag: RunDiagnosis, source: RunSource) -> None:
     if not diag.findings:
         st.success("No findings: nothing looks wrong.")
         return
     for f in diag.findings:
-        _finding(f)
+        _finding(f, source)
 
 
-def _finding(f: Finding) -> None:
+def _finding(f: Finding, source: RunSource) -> None:
     icon = {"critical": "🔴", "warning": "🟠"}.get(f.severity, "🔵")
     with st.container(border=True):
         steps = f" · steps {f.steps[0]:,}–{f.steps[1]:,} (shaded on the plot)" if f.steps else ""
@@ -164,9 +168,18 @@ def _finding(f: Finding) -> None:
         st.markdown(md(f.message))
         for c in f.checks:
             st.markdown(f"- **Check {md(c)}:** {CHECK_ADVICE.get(c, '')}")
+        if f.code in DATA_FINDINGS:
+            _data_link(source)
         if f.evidence:
             with st.expander("Evidence"):
                 st.json({k: _jsonable(v) for k, v in f.evidence.items()})
+
+
+def _data_link(source: RunSource) -> None:
+    """The Data page for this run, and the commands that save its data check there."""
+    st.page_link(DATA_PAGE, label="Check the data: confusion matrix and label audit",
+                 icon="🔬", query_params={"run": source.name})  # fmt: skip
+    st.code("\n".join(data_commands(source.path, cache.run_facts(source))), language="bash")
 
 
 def _jsonable(v: object) -> object:
