@@ -1,4 +1,4 @@
-"""The Streamlit dashboard (started by ``segwatch serve``): runs overview, one run, compare.
+"""The Streamlit dashboard (``segwatch serve``): runs overview, one run, its data, compare.
 
 Pages are ``st.navigation`` entries over ``dashboard/views/*.py``; their state (run, smoothing,
 filters) lives in the URL, so a link reproduces the view.
@@ -12,6 +12,7 @@ st.set_page_config(page_title="segwatch", page_icon="📉", layout="wide")
 pages = [
     st.Page("views/overview.py", title="Runs", icon="📋", url_path="overview", default=True),
     st.Page("views/run.py", title="Run", icon="📈", url_path="run"),
+    st.Page("views/data.py", title="Data", icon="🔬", url_path="data"),
     st.Page("views/compare.py", title="Compare", icon="⚖️", url_path="compare"),
 ]
 st.navigation(pages).run()

@@ -36,6 +36,7 @@ __all__ = [
     "DataReportError",
     "SavedAudit",
     "SavedEval",
+    "is_folder",
     "load_audit",
     "load_eval",
     "report_path",
@@ -152,13 +153,22 @@ def report_path(folder: str, name: str) -> str | None:
         return None
 
 
+def is_folder(path: str) -> bool:
+    """Whether ``path`` (a local path or fsspec URL) is an existing folder."""
+    try:
+        fs, inner = fsspec.core.url_to_fs(path)
+        return bool(fs.isdir(inner))
+    except (OSError, ValueError):
+        return False
+
+
 def _stamp(command: str, now: datetime | None) -> dict[str, Any]:
     when = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     return {"version": VERSION, "command": command, "created": when.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def _write(folder: str | Path, name: str, doc: Mapping[str, Any]) -> str:
-    data = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False).encode() + b"\n"
+    data = json.dumps(doc, ensure_ascii=False, allow_nan=False).encode() + b"\n"
     text = str(folder)
     if "://" in text:
         path = posixpath.join(text.rstrip("/"), name)

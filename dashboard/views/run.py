@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from urllib.parse import quote
 
 import numpy as np
 import streamlit as st
@@ -33,7 +34,7 @@ SMOOTHING_HELP = (
     "TensorBoard's exponential moving average of the training loss (same weight, same result). "
     "The sparse validation mIoU is never smoothed."
 )
-DATA_PAGE = "views/data.py"
+DATA_URL = "data"  # the Data page, relative to this page's address
 
 
 def main() -> None:
@@ -176,9 +177,9 @@ def _finding(f: Finding, source: RunSource) -> None:
 
 
 def _data_link(source: RunSource) -> None:
-    """The Data page for this run, and the commands that save its data check there."""
-    st.page_link(DATA_PAGE, label="Check the data: confusion matrix and label audit",
-                 icon="🔬", query_params={"run": source.name})  # fmt: skip
+    """A link to this run on the Data page, and the commands that save its data check there."""
+    href = f"{DATA_URL}?run={quote(source.name, safe='')}"  # only %XX, letters, digits, -_.~
+    st.markdown(f"🔬 [Check the data: confusion matrix and label audit]({href})")
     st.code("\n".join(data_commands(source.path, cache.run_facts(source))), language="bash")
 
 
