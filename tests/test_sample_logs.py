@@ -49,7 +49,10 @@ def files_under(root: Path) -> dict[str, Path]:
     return {
         p.relative_to(root).as_posix(): p
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != "generate.py" and "__pycache__" not in p.parts
+        if p.is_file()
+        and p.name != "generate.py"
+        and "__pycache__" not in p.parts
+        and p.relative_to(root).parts[0] != "generator"  # the generator package's sources
     }
 
 
