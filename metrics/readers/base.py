@@ -260,6 +260,26 @@ class LineParser(Parser):
         self.last_train_step = int(steps[-1])
 
 
+class PerLineParser(LineParser):
+    """A line parser that handles one non-blank line at a time (JSON lines, CSV rows)."""
+
+    def parse_lines(self, data: bytes, offset: int, out: RecordBuilder) -> None:
+        start = 0
+        line_no = self.lines_before
+        while start < len(data):
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end + 1
+            line_no += 1
+            raw = data[start:end]
+            if raw.strip():
+                self.parse_line(raw, offset + start, line_no, out)
+            start = end
+
+    @abstractmethod
+    def parse_line(self, raw: bytes, offset: int, line_no: int, out: RecordBuilder) -> None:
+        """Parse one line (with its newline) found at file ``offset``, line ``line_no``."""
+
+
 class WholeFileParser(Parser):
     """A parser of files that are rewritten whole (one JSON document, a rewritten CSV)."""
 

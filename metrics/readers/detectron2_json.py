@@ -20,7 +20,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from metrics.readers.base import LineParser, LogFormat, Parsed, Parser, RecordBuilder
+from metrics.readers.base import LogFormat, Parsed, Parser, PerLineParser, RecordBuilder
 from metrics.readers.mapping import as_number, as_step
 from metrics.readers.registry import register
 from metrics.schema import AACC, LOSS, MACC, MIOU, acc_metric, iou_metric
@@ -53,7 +53,7 @@ def eval_metric(key: str) -> tuple[str, bool]:
     return key, False
 
 
-class Detectron2Parser(LineParser):
+class Detectron2Parser(PerLineParser):
     """Parses ``metrics.json`` lines; keeps the last train iteration to place the final eval."""
 
     parse_unterminated_tail = True
@@ -69,19 +69,7 @@ class Detectron2Parser(LineParser):
             return RecordBuilder().build()
         return super().finish(data, offset)
 
-    def parse_lines(self, data: bytes, offset: int, out: RecordBuilder) -> None:
-        start = 0
-        line_no = self.lines_before
-        while start < len(data):
-            end = data.find(b"\n", start)
-            end = len(data) if end < 0 else end + 1
-            line_no += 1
-            raw = data[start:end]
-            if raw.strip():
-                self._parse_line(raw, offset + start, line_no, out)
-            start = end
-
-    def _parse_line(self, raw: bytes, offset: int, line_no: int, out: RecordBuilder) -> None:
+    def parse_line(self, raw: bytes, offset: int, line_no: int, out: RecordBuilder) -> None:
         obj = load_line(raw)
         if obj is None:
             out.bad(line_no, "not a JSON object", raw)

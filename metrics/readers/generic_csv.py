@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from metrics.errors import ColumnMappingError
-from metrics.readers.base import LineParser, LogFormat, Parser, RecordBuilder
+from metrics.readers.base import LogFormat, Parser, PerLineParser, RecordBuilder
 from metrics.readers.mapping import STEP_NAMES, ColumnMapping, RowEmitter, as_step, describe_columns
 from metrics.readers.registry import register
 from metrics.readers.textutil import decode
@@ -38,7 +38,7 @@ def _number(cell: str) -> float | None:
         return None
 
 
-class CsvLineParser(LineParser):
+class CsvLineParser(PerLineParser):
     """Line-based CSV parser; the header (and so the column layout) is state kept on self."""
 
     def __init__(self, mapping: ColumnMapping) -> None:
@@ -49,19 +49,7 @@ class CsvLineParser(LineParser):
         self.step_col = 0
         self.wall_col: int | None = None
 
-    def parse_lines(self, data: bytes, offset: int, out: RecordBuilder) -> None:
-        start = 0
-        line_no = self.lines_before
-        while start < len(data):
-            end = data.find(b"\n", start)
-            end = len(data) if end < 0 else end + 1
-            line_no += 1
-            raw = data[start:end]
-            if raw.strip():
-                self._parse_line(raw, offset + start, line_no, out)
-            start = end
-
-    def _parse_line(self, raw: bytes, offset: int, line_no: int, out: RecordBuilder) -> None:
+    def parse_line(self, raw: bytes, offset: int, line_no: int, out: RecordBuilder) -> None:
         cells = split_cells(raw)
         if self.header is None or self._is_header(cells):
             self._set_header(cells)

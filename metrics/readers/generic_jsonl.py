@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from metrics.errors import ColumnMappingError
-from metrics.readers.base import LineParser, LogFormat, Parsed, Parser, RecordBuilder
+from metrics.readers.base import LogFormat, Parsed, Parser, PerLineParser, RecordBuilder
 from metrics.readers.mapping import (
     STEP_NAMES,
     ColumnMapping,
@@ -46,7 +46,7 @@ def flatten(obj: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any
             yield name, value
 
 
-class JsonlParser(LineParser):
+class JsonlParser(PerLineParser):
     """Line-based JSON-lines parser; the step key is state kept on self."""
 
     parse_unterminated_tail = True
@@ -63,19 +63,7 @@ class JsonlParser(LineParser):
             return RecordBuilder().build()
         return super().finish(data, offset)
 
-    def parse_lines(self, data: bytes, offset: int, out: RecordBuilder) -> None:
-        start = 0
-        line_no = self.lines_before
-        while start < len(data):
-            end = data.find(b"\n", start)
-            end = len(data) if end < 0 else end + 1
-            line_no += 1
-            raw = data[start:end]
-            if raw.strip():
-                self._parse_line(raw, offset + start, line_no, out)
-            start = end
-
-    def _parse_line(self, raw: bytes, offset: int, line_no: int, out: RecordBuilder) -> None:
+    def parse_line(self, raw: bytes, offset: int, line_no: int, out: RecordBuilder) -> None:
         obj = load_object(raw)
         if obj is None:
             out.bad(line_no, "not a JSON object", raw)
