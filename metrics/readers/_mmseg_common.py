@@ -7,17 +7,15 @@ MMSeg names its scores ``mIoU``, ``IoU.<class>``…; segwatch's table uses ``mio
 from __future__ import annotations
 
 import calendar
-import json
 import math
 import re
 from abc import abstractmethod
 from collections.abc import Callable
-from operator import itemgetter
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
-import orjson
 
+from metrics.readers._jsonl_blocks import Column, Columns
 from metrics.readers.base import LineParser, RecordBuilder
 from metrics.readers.mapping import MAX_STEP
 from metrics.readers.textutil import last_segment, strip_ansi
@@ -86,6 +84,8 @@ def table_metric(column: str, class_name: str) -> str:
 
 def to_float(text: str) -> float | None:
     """A printed number (``0.4917``, ``nan``, ``9.971e-03``) as a float, or None."""
+    if "_" in text:  # float() would read "28_0" as 280
+        return None
     try:
         return float(text)
     except ValueError:
@@ -162,135 +162,7 @@ def split_fields(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-class JsonLinesParser(LineParser):
-    """JSON lines parsed in batches and handed on column-wise (fast on million-line logs).
-
-    A batch is parsed as one JSON array by orjson; a batch with a line orjson rejects (bare
-    ``NaN``, a torn line) is parsed line by line, with the standard library for ``NaN``.
-    """
-
-    parse_unterminated_tail = True
-    batch_bytes: ClassVar[int] = 4 << 20
-
-    def parse_lines(self, data: bytes, offset: int, out: RecordBuilder) -> None:
-        pos = 0
-        lines_before = 0
-        while pos < len(data):  # pieces of ~batch_bytes, cut after a newline
-            end = data.rfind(b"\n", pos, pos + self.batch_bytes) + 1
-            end = end if end > pos else data.find(b"\n", pos) + 1 or len(data)
-            lines_before += self._parse_piece(data[pos:end], pos, lines_before, data, offset, out)
-            pos = end
-
-    def _parse_piece(
-        self,
-        piece: bytes,
-        pos: int,
-        lines_before: int,
-        data: bytes,
-        offset: int,
-        out: RecordBuilder,
-    ) -> int:
-        lines = piece.split(b"\n")
-        if not lines[-1]:
-            lines.pop()
-        lens = np.fromiter(map(len, lines), np.int64, len(lines))
-        starts = np.zeros(len(lines), np.int64)
-        np.cumsum(lens[:-1] + 1, out=starts[1:])
-        if all(lines):  # no empty lines
-            idx = list(range(len(lines)))
-        else:
-            idx = [i for i, x in enumerate(lines) if x]
-            lines = [lines[i] for i in idx]
-        recs, kept = self._load(lines, idx, lines_before, data, out)
-        if recs:
-            offs = offset + pos + starts[np.asarray(kept, np.int64)]
-            self.handle(recs, offs, data, offset, out)
-        return len(starts)
-
-    def _load(
-        self, lines: list[bytes], idx: list[int], first: int, data: bytes, out: RecordBuilder
-    ) -> tuple[list[dict[str, Any]], list[int]]:
-        try:
-            recs = orjson.loads(b"[" + b",".join(lines) + b"]")
-            if all(type(r) is dict for r in recs):
-                return recs, idx
-        except orjson.JSONDecodeError:
-            pass
-        good: list[dict[str, Any]] = []
-        kept: list[int] = []
-        for i, line in zip(idx, lines, strict=True):
-            if line.isspace():
-                continue
-            rec = _loads(line)
-            if isinstance(rec, dict):
-                good.append(rec)
-                kept.append(i)
-            else:
-                out.bad(self.lines_before + first + i + 1, "not a JSON object", line)
-        return good, kept
-
-    @abstractmethod
-    def handle(
-        self,
-        recs: list[dict[str, Any]],
-        offs: np.ndarray,
-        data: bytes,
-        base: int,
-        out: RecordBuilder,
-    ) -> None:
-        """Records of parsed lines (in file order) with the byte offsets of their lines."""
-
-
-def _loads(line: bytes) -> Any:
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(line)  # accepts NaN / Infinity
-    except ValueError:
-        return None
-
-
-Columns = dict[str, tuple[Any, ...]]
-
-
-def columns_by_keys(recs: list[dict[str, Any]]) -> list[tuple[np.ndarray, Columns]]:
-    """Records sharing a key set, as (their positions, their values column by column).
-
-    Records are grouped by their number of keys; a group whose records all have the first
-    one's keys is one block (a C-level ``map`` per key, no Python loop per record).
-    """
-    sizes = np.fromiter(map(len, recs), np.int64, len(recs))
-    blocks: list[tuple[np.ndarray, Columns]] = []
-    distinct = np.unique(sizes)
-    for size in distinct:
-        at = np.flatnonzero(sizes == size) if len(distinct) > 1 else np.arange(len(recs))
-        sub = recs if len(distinct) == 1 else _pick(recs, at)
-        try:
-            blocks.append((at, {k: tuple(map(itemgetter(k), sub)) for k in sub[0]}))
-        except KeyError:
-            blocks.extend((at[p], cols) for p, cols in _by_key_tuples(sub))
-    return blocks
-
-
-def _pick(recs: list[dict[str, Any]], pos: np.ndarray) -> list[dict[str, Any]]:
-    return [recs[int(pos[0])]] if len(pos) == 1 else list(itemgetter(*pos.tolist())(recs))
-
-
-def _by_key_tuples(recs: list[dict[str, Any]]) -> list[tuple[np.ndarray, Columns]]:
-    """Records with the same number of keys but different keys: grouped one by one."""
-    groups: dict[frozenset[str], list[int]] = {}
-    for j, rec in enumerate(recs):
-        groups.setdefault(frozenset(rec), []).append(j)
-    blocks = []
-    for pos in groups.values():
-        sub = [recs[j] for j in pos]
-        blocks.append((np.asarray(pos, np.int64), {k: tuple(r[k] for r in sub) for k in sub[0]}))
-    return blocks
-
-
-def int_column(col: tuple[Any, ...] | None, n: int) -> np.ndarray:
+def int_column(col: Column | None, n: int) -> np.ndarray:
     """A JSON column of integers as floats (NaN where a value is missing or not an integer)."""
     if col is None:
         return np.full(n, np.nan)
@@ -307,7 +179,7 @@ def int_column(col: tuple[Any, ...] | None, n: int) -> np.ndarray:
 def emit_columns(
     out: RecordBuilder,
     split: str,
-    cols: dict[str, tuple[Any, ...]],
+    cols: Columns,
     skip: frozenset[str],
     pos: np.ndarray,
     keep: np.ndarray,
@@ -317,27 +189,34 @@ def emit_columns(
     scale: Callable[[str, np.ndarray], np.ndarray] | None = None,
 ) -> None:
     """Add the numeric columns of one key-sequence block (rows where ``keep``) as records."""
+    every = keep.all()
+    at = pos if every else pos[keep]
+    block_offs, block_steps = offs[at], steps[at]  # shared by the block's full columns
     for key, col in cols.items():
         name = rename(key)
         if name in skip:
             continue
         for sub, rows, values in numeric_columns(name, col):
-            mask = keep if rows is None else keep[rows]
-            at = (pos if rows is None else pos[rows])[mask]
-            vals = values[mask] if not mask.all() else values
+            if rows is None:
+                sub_offs, sub_steps = block_offs, block_steps
+                vals = values if every else values[keep]
+            else:
+                mask = keep[rows]
+                sub_at = pos[rows][mask]
+                sub_offs, sub_steps, vals = offs[sub_at], steps[sub_at], values[mask]
             if scale is not None:
                 vals = scale(name, vals)
-            out.add_many(split, metric_name(sub), offs[at], steps[at], vals)
+            out.add_many(split, metric_name(sub), sub_offs, sub_steps, vals)
 
 
-def numeric_columns(
-    key: str, col: tuple[Any, ...]
-) -> list[tuple[str, np.ndarray | None, np.ndarray]]:
+def numeric_columns(key: str, col: Column) -> list[tuple[str, np.ndarray | None, np.ndarray]]:
     """Float columns of one JSON column as ``(name, rows or None for all, values)``.
 
     A number per row gives one column; per-param-group dicts (``lr``) give ``key`` (the first
     group) plus ``key/<group>`` for the rows that have that group. Text values are dropped.
     """
+    if isinstance(col, np.ndarray):  # decoded by numpy: floats already
+        return [(key, None, col)]
     try:
         values = np.array(col, np.float64)
         if values.ndim == 1:  # lists of numbers would make it 2-D

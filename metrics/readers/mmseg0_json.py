@@ -17,13 +17,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from metrics.readers._mmseg_common import (
-    POSITION_KEYS,
-    JsonLinesParser,
-    columns_by_keys,
-    emit_columns,
-    int_column,
-)
+from metrics.readers._mmseg_common import POSITION_KEYS, emit_columns, int_column
+from metrics.readers._mmseg_jsonl import Batch, JsonLinesParser
 from metrics.readers.base import LogFormat, Parser, RecordBuilder
 from metrics.readers.registry import register
 
@@ -32,11 +27,12 @@ _META_KEYS = ("env_info", "config", "CLASSES", "mmseg_version", "exp_name")
 _SKIP = {"train": POSITION_KEYS, "val": POSITION_KEYS | {"lr"}}
 
 
-def _meta_rows(recs: list[dict[str, Any]], kind: np.ndarray) -> np.ndarray:
+def _meta_rows(batch: Batch, kind: np.ndarray) -> np.ndarray:
     """Which non-records are the run-metadata line (not malformed)."""
     meta = np.zeros(len(kind), bool)
-    for j in np.flatnonzero(kind == 0):
-        meta[j] = "mode" not in recs[j] and any(k in recs[j] for k in _META_KEYS)
+    for j in np.flatnonzero(kind == 0).tolist():
+        rec = batch.record(j)
+        meta[j] = "mode" not in rec and any(k in rec for k in _META_KEYS)
     return meta
 
 
@@ -50,33 +46,26 @@ class MMSeg0JsonParser(JsonLinesParser):
         self.inner = 0
         self.epoch_base = 0
 
-    def handle(
-        self,
-        recs: list[dict[str, Any]],
-        offs: np.ndarray,
-        data: bytes,
-        base: int,
-        out: RecordBuilder,
-    ) -> None:
-        n = len(recs)
+    def handle(self, batch: Batch, data: bytes, base: int, out: RecordBuilder) -> None:
+        n, offs, blocks = len(batch), batch.offs, batch.blocks
         kind = np.zeros(n, np.int8)  # 1 train, 2 val, 0 not a record
         iters = np.full(n, np.nan)
         epochs = np.full(n, np.nan)
-        blocks = columns_by_keys(recs)
         for pos, cols in blocks:
             modes = cols.get("mode")
             if modes is None:  # the run-metadata line (or a malformed one, reported below)
-                for j in pos if any(k in cols for k in _META_KEYS) else ():
-                    self._meta(recs[j], out)
+                for j in pos.tolist() if any(k in cols for k in _META_KEYS) else ():
+                    self._meta(batch.record(j), out)
                 continue
             mode = np.array(modes, object)
             kind[pos] = np.where(mode == "train", 1, np.where(mode == "val", 2, 0))
             iters[pos] = int_column(cols.get("iter"), len(pos))
             epochs[pos] = int_column(cols.get("epoch"), len(pos))
-        bad = ((kind == 1) & np.isnan(iters)) | ((kind == 0) & ~_meta_rows(recs, kind))
-        for j in np.flatnonzero(bad):
+        bad = ((kind == 1) & np.isnan(iters)) | ((kind == 0) & ~_meta_rows(batch, kind))
+        for j in np.flatnonzero(bad).tolist():
             reason = "train record without integer 'iter'" if kind[j] else "no 'mode' train/val"
-            out.bad(self._line(data, offs[j], base), reason, orjson.dumps(recs[j])[:200])
+            text = orjson.dumps(batch.record(j))[:200]
+            out.bad(self._line(data, offs[j], base), reason, text)
         kind[bad] = 0
         steps = self._steps(kind, iters, epochs)
         t = np.flatnonzero(kind == 1)

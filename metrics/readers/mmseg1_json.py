@@ -15,13 +15,12 @@ import orjson
 
 from metrics.readers._mmseg_common import (
     POSITION_KEYS,
-    JsonLinesParser,
-    columns_by_keys,
     emit_columns,
     from_percent,
     int_column,
     is_score,
 )
+from metrics.readers._mmseg_jsonl import Batch, JsonLinesParser
 from metrics.readers.base import LogFormat, Parser, RecordBuilder
 from metrics.readers.registry import register
 
@@ -45,23 +44,17 @@ def _plain(key: str) -> str:
 class MMSeg1JsonParser(JsonLinesParser):
     """Stateful: the last train step (restarts)."""
 
-    def handle(
-        self,
-        recs: list[dict[str, Any]],
-        offs: np.ndarray,
-        data: bytes,
-        base: int,
-        out: RecordBuilder,
-    ) -> None:
-        steps = np.zeros(len(recs), np.int64)
-        train = np.zeros(len(recs), bool)
+    def handle(self, batch: Batch, data: bytes, base: int, out: RecordBuilder) -> None:
+        offs = batch.offs
+        steps = np.zeros(len(batch), np.int64)
+        train = np.zeros(len(batch), bool)
         blocks = []
-        for pos, cols in columns_by_keys(recs):
+        for pos, cols in batch.blocks:
             step = int_column(cols.get("step"), len(pos))
             keep = ~np.isnan(step)
-            for j in pos[~keep]:
+            for j in pos[~keep].tolist():
                 line = self.line_number(data, int(offs[j]) - base)
-                out.bad(line, "no integer 'step'", orjson.dumps(recs[j])[:200])
+                out.bad(line, "no integer 'step'", orjson.dumps(batch.record(j))[:200])
             steps[pos[keep]] = step[keep].astype(np.int64)
             split = split_of(tuple(cols))
             train[pos[keep]] = split == "train"
