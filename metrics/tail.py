@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping
 from typing import Any
 
@@ -89,6 +91,8 @@ class LogTailer:
         except LogReadError:
             if self._stat is not None and not self._src.is_local:
                 raise
+            if self._src.is_local and _is_special(self._src.inner):
+                raise  # a FIFO or device is there, not a missing log: say so, do not wait
             self.missing = True
             return self._emit([])
         self.missing = False
@@ -170,6 +174,14 @@ class LogTailer:
             self._table = None
         only_records = [Parsed(p.records) for p in new]
         return finalize(only_records, self.run)[0]
+
+
+def _is_special(path: str) -> bool:
+    """Whether a local path exists but is not a regular file (a FIFO, a device, a folder)."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _is_prefix(old: pd.DataFrame, new: pd.DataFrame) -> bool:

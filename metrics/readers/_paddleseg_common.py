@@ -43,6 +43,13 @@ class TrainLine:
     parts: tuple[Part, ...]
 
 
+def to_float(text: bytes) -> float:
+    """``float(text)`` without Python's literal extras (``28_0`` is not 280): else ValueError."""
+    if b"_" in text:
+        raise ValueError(f"not a number: {text!r}")
+    return float(text)
+
+
 def prefix_time(before: bytes) -> tuple[float, int]:
     """UTC seconds of the logger stamp ending ``before``, and its length (NaN, 0 if none)."""
     m = _PREFIX.search(before[-40:])
@@ -87,7 +94,7 @@ def parse_train_body(body: bytes) -> TrainLine | str:
                 ints[field] = int(number)
             else:
                 try:
-                    values[field] = float(number)
+                    values[field] = to_float(number)
                 except ValueError:
                     return f"train field {field!r} has no number: {number!r}"
         parts.append(Part((b", " if i else b"") + key + sep, tuple(numbers), unit))

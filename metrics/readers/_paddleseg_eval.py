@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from metrics.readers._paddleseg_common import EVAL_TAG, prefix_time
+from metrics.readers._paddleseg_common import EVAL_TAG, prefix_time, to_float
 from metrics.readers.base import RecordBuilder
 from metrics.schema import AACC, ACC_PREFIX, IOU_PREFIX, MIOU
 
@@ -146,7 +146,7 @@ class EvalBlocks:
                     out.meta["val_images"] = int(text)
                 continue
             try:
-                values.append(float(text))
+                values.append(to_float(text))
             except ValueError:
                 out.bad(line_number(data, at), f"eval field {key.decode()} is not a number", body)
                 return
@@ -162,8 +162,12 @@ class EvalBlocks:
     def _best(self, best: re.Match[bytes], out: RecordBuilder) -> None:
         ema, text, iteration = best.groups()
         p = self.pending
-        if ema is None:
-            out.meta["best_miou"] = float(text)
+        try:
+            value: float | None = to_float(text)
+        except ValueError:  # a garbled line: it names no best value
+            value = None
+        if ema is None and value is not None:
+            out.meta["best_miou"] = value
             out.meta["best_step"] = int(iteration)
             # the eval just held is the new best: the line names its exact iteration
             if p is not None and not p.prefix and p.miou == text and int(iteration) > p.step:

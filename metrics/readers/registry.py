@@ -11,6 +11,7 @@ import pandas as pd
 
 from metrics.errors import ColumnMappingError, LogFormatError
 from metrics.readers.base import BadLine, LogFormat, Parsed, Restart
+from metrics.readers.limits import max_log_bytes, parse_in_pieces
 from metrics.readers.restarts import apply_restarts
 from metrics.readers.source import open_source
 from metrics.schema import COLUMNS, constant_categorical, empty_table, validate_table
@@ -122,25 +123,27 @@ def read_log(
     format: str | None = None,
     run: str | None = None,
     options: Mapping[str, Any] | None = None,
+    max_bytes: int | None = None,
 ) -> LogData:
     """Read a whole log file (local path or fsspec URL) into the tidy table.
 
     ``format`` skips detection; ``run`` names the run (default: the file's name);
     ``options`` go to the format's parser (e.g. a column mapping for CSV logs).
+    The file is fed to the parser in pieces (memory stays bounded); a file larger than
+    ``max_bytes`` (default ``$SEGWATCH_MAX_LOG_BYTES`` or 4 GiB) raises ``LogReadError``.
     Lines that look like records but do not parse are skipped, counted in ``bad_lines``
     and reported in one warning.
     """
+    limit = max_log_bytes(max_bytes)
     fmt = get_format(format) if format else detect_format(path, options)
     src = open_source(path)
-    data = src.read_all()
     try:
         parser = fmt.new_parser(options)
-        first, used = parser.feed(data, 0)
-        last = parser.finish(data[used:], used)
+        parts = parse_in_pieces(src, parser, fmt.whole_file, limit)
     except ColumnMappingError as exc:
         raise ColumnMappingError(f"{path}: {exc}") from None
     name = run if run is not None else src.name
-    table, restarts, bad, meta = finalize([first, last], name)
+    table, restarts, bad, meta = finalize(parts, name)
     if bad:
         shown = "; ".join(f"line {b.line}: {b.reason}" for b in bad[:5])
         more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
