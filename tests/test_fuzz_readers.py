@@ -43,6 +43,7 @@ from metrics import read_log
 from metrics.errors import LogFormatError, MetricsError
 from metrics.readers.base import LineParser, LogFormat, Parsed
 from metrics.readers.registry import SNIFF_BYTES, finalize, get_format, sniff_format
+from metrics.readers.textutil import last_segment
 from metrics.schema import sort_table, validate_table
 from tests.conftest import PUBLIC_LOGS, SAMPLE_LOGS
 
@@ -214,7 +215,13 @@ def check_typed(fmt: LogFormat, data: bytes, cuts: Iterable[int] = ()) -> pd.Dat
 
 
 def printed_numbers(data: bytes) -> np.ndarray:
-    """Every number printed in ``data``, and each divided by 100, sorted."""
+    """Every number printed in ``data``, and each divided by 100, sorted.
+
+    Lines redrawn with backspaces count as a terminal shows them (``86.39\\b7`` prints 86.37).
+    """
+    if b"\b" in data:
+        shown = [last_segment(line) for line in data.split(b"\n") if b"\b" in line]
+        data = data + b"\n" + b"\n".join(shown)
     found = []
     for m in _NUMBER.finditer(data):
         try:

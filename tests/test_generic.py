@@ -139,6 +139,14 @@ def test_csv_bom_and_padded_header(csv_fmt: LogFormat) -> None:
     assert math.isnan(values(table, "miou", "val")[0][1])
 
 
+def test_csv_number_is_an_ascii_decimal_not_any_python_float(csv_fmt: LogFormat) -> None:
+    # fuzz seed 10097004: float() reads "0.00_3" as 0.003 and the Arabic-Indic "\u06f1" as 1
+    data = "step,loss,lr\n1,0.00_3,\u06f10.5\n2,+1.5e-1, -inf \n3_0,0.1,0.2\n\u06f14,0.1,0.2\n"
+    table = read_whole(csv_fmt, data.encode())
+    assert values(table, "loss", "train") == [(2, 0.15)]
+    assert values(table, "lr", "train") == [(2, -math.inf)]
+
+
 @settings(max_examples=25, deadline=None)
 @given(cuts=st.lists(st.integers(0, 700), max_size=8))
 def test_csv_fed_in_pieces_equals_one_read(csv_fmt: LogFormat, cuts: list[int]) -> None:

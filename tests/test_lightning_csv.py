@@ -176,6 +176,15 @@ def test_unterminated_last_row_is_not_parsed(fmt: LogFormat) -> None:
     assert values(read_whole(fmt, data), "loss", "train") == [(49, 1.451)]
 
 
+def test_cell_with_unicode_digit_or_underscore_is_no_number(fmt: LogFormat) -> None:
+    # fuzz seeds 10019693, 10036913: "\u06f10.08" was read as 10.08, "0.1575_17" as 0.157517
+    data = "epoch,step,train_loss_step,val_mIoU\r\n0,49,\u06f10.08,0.1575_17\r\n0,99,1.4,NaN\r\n"
+    table = read_whole(fmt, data.encode())
+    assert values(table, "loss", "train") == [(99, 1.4)]
+    miou = values(table, "miou", "val")
+    assert [s for s, _ in miou] == [99] and math.isnan(miou[0][1])
+
+
 def test_whole_file_parse_is_deterministic(tmp_path: Path, fmt: LogFormat) -> None:
     data = metrics_csv(tmp_path).read_bytes()
     whole = read_whole(fmt, data)

@@ -312,3 +312,14 @@ def test_bulk_and_line_by_line_paths_agree() -> None:
     b = one_by_one.sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b, check_categorical=False)
     assert np.array_equal(a["wall_time"], b["wall_time"], equal_nan=True)
+
+
+def test_unknown_level_stamp_reads_the_same_at_a_piece_start() -> None:
+    # fuzz seed 10016701: "[IKFO]" is no logger stamp mid-chunk, but was read as one (with its
+    # wall time) when the line started a piece
+    data = (train_line(1) + train_line(2).replace("[INFO]", "[IKFO]")).encode()
+    cut = data.index(b"2021-10-08 23:00:02")
+    whole = read_whole(FMT, data)
+    pd.testing.assert_frame_equal(feed_in_pieces(FMT, data, [cut]), whole)
+    walls = series(whole, "loss")["wall_time"].tolist()
+    assert walls[0] == utc("2021-10-08 23:00:01") and math.isnan(walls[1])

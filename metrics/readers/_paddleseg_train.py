@@ -17,7 +17,6 @@ from metrics.readers import _paddleseg_swar as swar
 from metrics.readers._paddleseg_common import (
     TRAIN_TAG,
     parse_train_body,
-    prefix_time,
 )
 
 _BLOCK = 1 << 15  # rows per numpy block: their text stays in cache across the fields
@@ -220,6 +219,15 @@ def _match(
 
 def _stamps(data: bytes, tags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start of each record's text and its wall time, from the stamp right before the tag."""
+    start, wall = _stamps_at(data, tags)
+    near = tags < 32  # a stamp at the very start of the chunk: the same check, on a padded copy
+    if near.any():
+        s, w = _stamps_at(b"\n" * 32 + data[:64], tags[near] + 32)
+        start[near], wall[near] = s - 32, w
+    return start, wall
+
+
+def _stamps_at(data: bytes, tags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     view = swar.blocks(data, 32)
     start = tags.copy()
     wall = np.full(len(tags), np.nan)
@@ -235,7 +243,4 @@ def _stamps(data: bytes, tags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             ok &= ~fits  # the other stamp only for the rest
             wall[lo : lo + _BLOCK][fits] = seconds[fits]
             start[lo : lo + _BLOCK][fits] = t[fits] - len(stamp)
-    for i in np.flatnonzero(tags < 32).tolist():  # a stamp at the very start of the chunk
-        wall[i], length = prefix_time(data[: tags[i]])
-        start[i] = tags[i] - length
     return start, wall

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,11 +32,15 @@ def split_cells(raw: bytes) -> list[str]:
     return [cell.strip() for cell in row]
 
 
+# an ASCII decimal (or nan/inf as Python writes them): float() alone also takes "1_0", "\u0661"
+_NUMBER = re.compile(
+    r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf(?:inity)?|nan)", re.ASCII | re.IGNORECASE
+)
+
+
 def _number(cell: str) -> float | None:
-    try:
-        return float(cell)
-    except ValueError:
-        return None
+    """The number a cell holds, or None: only what a program prints, not Python's extras."""
+    return float(cell) if _NUMBER.fullmatch(cell) else None
 
 
 class CsvLineParser(PerLineParser):
@@ -57,7 +62,7 @@ class CsvLineParser(PerLineParser):
         if len(cells) != len(self.header):
             out.bad(line_no, f"expected {len(self.header)} fields, got {len(cells)}", raw)
             return
-        step = as_step(cells[self.step_col])
+        step = as_step(cells[self.step_col]) if _number(cells[self.step_col]) is not None else None
         if step is None:
             out.bad(line_no, f"step {cells[self.step_col]!r} is not an integer", raw)
             return

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 ANSI_RE = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_BACKSPACES = re.compile(rb"(\x08+)")
 
 
 def decode(raw: bytes) -> str:
@@ -28,7 +29,20 @@ def last_segment(raw: bytes) -> bytes:
     if b"\r" in raw:
         parts = [p for p in raw.split(b"\r") if p.strip(b"\b \t")]
         raw = parts[-1] if parts else b""
-    return raw.replace(b"\b", b"")
+    return _backspaced(raw) if b"\b" in raw else raw
+
+
+def _backspaced(raw: bytes) -> bytes:
+    """A terminal's rendering of ``\\b``: the cursor steps left, the next byte overwrites."""
+    shown = bytearray()
+    cursor = 0
+    for i, piece in enumerate(_BACKSPACES.split(raw)):
+        if i % 2:  # a run of backspaces
+            cursor = max(0, cursor - len(piece))
+        else:
+            shown[cursor : cursor + len(piece)] = piece
+            cursor += len(piece)
+    return bytes(shown)
 
 
 def parse_timestamp(text: str, fmt: str) -> float:
