@@ -197,6 +197,18 @@ def test_json_epoch_based_inner_iters(tmp_path: Path) -> None:
     assert log.restarts == ()
 
 
+def test_json_epoch_steps_turn_on_at_the_line_that_shows_them_in_any_pieces() -> None:
+    """Fuzz seed 10067470: an iteration-based run whose ``epoch`` counts loader passes, until
+    a line's ``iter`` goes back as ``epoch`` grows. Steps before that line stay ``iter`` and
+    the epoch base counts every earlier epoch, however the file is cut."""
+    lines = [train_json(50, 1), train_json(100, 2), train_json(50, 3), train_json(100, 3)]
+    data = ("\n".join(lines) + "\n").encode()
+    whole = read_whole(JSON_FMT, data)
+    assert series(whole, "loss", "train")["step"].tolist() == [50, 100, 200, 250]
+    for cut in range(1, len(data)):
+        pd.testing.assert_frame_equal(feed_in_pieces(JSON_FMT, data, [cut]), whole)
+
+
 def test_json_unterminated_last_line(tmp_path: Path) -> None:
     data = (train_json(50) + "\n" + train_json(100)).encode()
     assert read_whole(JSON_FMT, data)["step"].unique().tolist() == [50, 100]
@@ -315,3 +327,12 @@ def test_renamed_file_is_detected_by_content(public_logs: Path, tmp_path: Path) 
     log = read_log(str(path))
     assert log.format == "mmseg0-json"
     assert np.isclose(series(log.table, "miou")["value"].iloc[-1], 0.70)
+
+
+def test_text_backspace_overwrites_like_a_terminal() -> None:
+    # fuzz seed 10055466: "86.39\b7" shows 86.37 on a terminal; deleting the \b read 86.397
+    line = f"{PREFIX}Iter [50/4000]\tlr: 8.313e-03, eta: 0:06:35, time: 0.115, "
+    line += "aux.acc_seg: 86.39\b7, loss: 0.2136\b\b\b\b\b\b0.3\n"
+    table = read_whole(TEXT_FMT, line.encode())
+    assert series(table, "aux.acc_seg", "train")["value"].tolist() == [86.37]
+    assert series(table, "loss", "train")["value"].tolist() == [0.3136]

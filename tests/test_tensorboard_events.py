@@ -364,15 +364,33 @@ def test_corrupt_length_ends_the_read(tmp_path: Path) -> None:
     assert len(bad) == 1 and "fails its CRC" in bad[0]
 
 
-def test_corrupt_data_skips_only_that_record(tmp_path: Path) -> None:
+def test_corrupt_data_ends_the_read(tmp_path: Path) -> None:
+    """TensorBoard's rule: after a payload fails its CRC, nothing frames the next record."""
     events = [scalar(s, "train/loss", s / 4) for s in range(1, 40)]
     data = bytearray(write(tmp_path, events).read_bytes())
     ends = record_bounds(bytes(data))
     data[ends[11] - 6] ^= 0x01  # a value byte of record 12, i.e. step 11
     table, bad = read_bytes(bytes(data))
-    assert table["step"].tolist() == [s for s in range(1, 40) if s != 11]
-    assert table["value"].tolist() == [s / 4 for s in range(1, 40) if s != 11]
+    pd.testing.assert_frame_equal(table, prefix_table(bytes(data), ends[10]))
+    assert table["step"].tolist() == list(range(1, 11))
     assert len(bad) == 1 and "data CRC" in bad[0]
+
+
+def test_bytes_inserted_in_a_payload_never_frame_a_record(tmp_path: Path) -> None:
+    """Fuzz seed 10091217: bytes inserted into record 12's payload hold, where its verified
+    length points, a copy of record 4 (both CRCs pass); it must not be read as step 3 again."""
+    events = [scalar(s, "train/loss", s / 4) for s in range(1, 40)]
+    data = write(tmp_path, events).read_bytes()
+    ends = record_bounds(data)
+    at, size = ends[10], ends[11] - ends[10]  # record 12: header, payload, footer
+    copy = data[ends[2] : ends[3]]  # record 4, step 3, whole
+    data = data[: at + HEADER_SIZE] + bytes(size - HEADER_SIZE) + copy + data[at + HEADER_SIZE :]
+    table, bad = read_bytes(data)
+    assert table["step"].tolist() == list(range(1, 11))
+    assert len(bad) == 1 and "data CRC" in bad[0]
+    whole = read_whole(FMT, data)
+    for cut in (at + 5, at + size, at + size + 20, at + size + len(copy) + 3):
+        pd.testing.assert_frame_equal(feed_in_pieces(FMT, data, [cut]), whole)
 
 
 class Blob(bytes):

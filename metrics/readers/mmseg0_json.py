@@ -82,16 +82,8 @@ class MMSeg0JsonParser(JsonLinesParser):
         steps = np.zeros(len(kind), np.int64)
         t = np.flatnonzero(kind == 1)
         if len(t):
-            inner = iters[t].astype(np.int64)
             ep = np.where(np.isnan(epochs[t]), -1, epochs[t]).astype(np.int64)
-            if not self.by_epoch:
-                self.by_epoch = _inner_iters(ep, inner, self.epoch, self.inner)
-            if self.by_epoch:
-                steps[t] = self._epoch_steps(ep.tolist(), inner)
-            else:
-                steps[t] = inner
-                self.epoch = int(ep[-1]) if ep[-1] >= 0 else self.epoch
-                self.inner = int(inner[-1])
+            steps[t] = self._train_steps(ep, iters[t].astype(np.int64))
         idx = np.where(kind == 1, np.arange(len(kind)), -1)
         np.maximum.accumulate(idx, out=idx)
         v = np.flatnonzero(kind == 2)
@@ -99,15 +91,24 @@ class MMSeg0JsonParser(JsonLinesParser):
         steps[v] = np.where(idx[v] >= 0, steps[np.maximum(idx[v], 0)], before)
         return steps
 
-    def _epoch_steps(self, epochs: list[int], inner: np.ndarray) -> np.ndarray:
-        out = np.empty(len(inner), np.int64)
-        for i, (e, it) in enumerate(zip(epochs, inner.tolist(), strict=True)):
-            if e >= 0 and self.epoch is not None and e > self.epoch:
-                self.epoch_base += self.inner
-            if e >= 0:
-                self.epoch = e
-            self.inner = it
-            out[i] = self.epoch_base + it
+    def _train_steps(self, ep: np.ndarray, inner: np.ndarray) -> np.ndarray:
+        """Steps of train lines in file order, line by line as a live read meets them: ``iter``
+        until a line shows an epoch-based runner (``iter`` restarts as ``epoch`` grows), then
+        the epoch base (last ``iter`` of every earlier epoch, always kept) plus ``iter``."""
+        known = np.where(ep >= 0, np.arange(len(ep)), -1)
+        np.maximum.accumulate(known, out=known)
+        seed = -1 if self.epoch is None else self.epoch  # the last epoch seen so far
+        upto = np.where(known >= 0, ep[np.maximum(known, 0)], seed)
+        prev_e = np.concatenate(([seed], upto[:-1]))
+        prev_i = np.concatenate(([self.inner], inner[:-1]))
+        grew = (ep >= 0) & (prev_e >= 0) & (ep > prev_e)
+        base = self.epoch_base + np.cumsum(np.where(grew, prev_i, 0))
+        trigger = np.flatnonzero(grew & (inner <= prev_i))
+        on = 0 if self.by_epoch else (int(trigger[0]) if len(trigger) else len(ep))
+        self.by_epoch = on < len(ep)
+        self.epoch = None if upto[-1] < 0 else int(upto[-1])
+        self.inner, self.epoch_base = int(inner[-1]), int(base[-1])
+        out: np.ndarray = np.where(np.arange(len(ep)) >= on, base + inner, inner)
         return out
 
     def _meta(self, rec: dict[str, Any], out: RecordBuilder) -> None:
@@ -122,14 +123,6 @@ class MMSeg0JsonParser(JsonLinesParser):
 
     def _line(self, data: bytes, off: int, base: int) -> int:
         return self.line_number(data, int(off) - base)
-
-
-def _inner_iters(e: np.ndarray, iters: np.ndarray, epoch: int | None, inner: int) -> bool:
-    """Whether ``iter`` restarts when ``epoch`` grows (an epoch-based runner's inner iteration)."""
-    prev_e = np.concatenate(([-1 if epoch is None else epoch], e[:-1]))
-    prev_i = np.concatenate(([inner], iters[:-1]))
-    grew = (e > prev_e) & (prev_e >= 0) & (e >= 0)
-    return bool(np.any(grew & (iters <= prev_i)))
 
 
 class MMSeg0JsonFormat(LogFormat):

@@ -7,9 +7,10 @@ wire format; any other event goes through the ``tensorboard`` package's ``Event`
 values count once their tag's first metadata names the ``scalars`` plugin (TensorBoard's rule).
 Images, histograms, audio, graphs and other plugins' tensors are skipped.
 
-Integrity: every record's length is checked against its CRC (a bad one ends the read: nothing
-after it can be framed); the data CRC is checked for every record a value is taken from (a bad
-one is skipped, noted, and reading goes on since the verified length still frames the next).
+Integrity: every record's length is checked against its CRC, and the data CRC of every record
+but media and graphs (which hold nothing read). A bad one ends the read, noted: nothing after
+it can be framed (bytes inserted in or lost from a payload leave its verified length pointing
+inside other bytes, where even a copy of a whole record would pass both CRCs).
 Restarts: a SessionLog START at step ``s`` that voids earlier points (TensorBoard's rule), or a
 train tag's step going back; one restart is noted per relaunch, however many tags go back.
 """
@@ -17,7 +18,7 @@ train tag's step going back; one restart is noted per relaunch, however many tag
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,13 @@ from metrics.readers.base import LogFormat, Parsed, Parser, RecordBuilder
 from metrics.readers.mapping import ColumnMapping, Target
 from metrics.readers.registry import register
 from metrics.readers.tensorboard_tags import TagNamer
-from metrics.readers.tensorboard_wire import Points, scan_simple, tag_codes, take_event
+from metrics.readers.tensorboard_wire import (
+    Points,
+    SimpleScalars,
+    scan_simple,
+    tag_codes,
+    take_event,
+)
 from metrics.readers.tfrecord import (
     HEADER,
     HEADER_SIZE,
@@ -81,13 +88,19 @@ class TensorBoardParser(Parser):
         if self._dead or not data:
             return out.build(), len(data)
         framing = frame_records(data)
-        if framing.corrupt:
+        header_bad = framing.corrupt
+        if len(framing.starts):
+            buf = np.frombuffer(data, np.uint8)
+            simple = scan_simple(buf, framing.starts, framing.lengths)
+            framing, simple = self._verified(buf, framing, simple, offset, out)
+            header_bad &= not self._dead  # a data CRC failed before the bad header
+            if len(framing.starts):
+                self._read(data, buf, offset, framing, simple, out)
+        if header_bad:
             self._dead = True
             index = self._records_before + len(framing.starts) + 1
             reason = f"record header at byte {offset + framing.end} fails its CRC; rest not read"
             out.bad(index, reason, data[framing.end : framing.end + HEADER_SIZE].hex())
-        if len(framing.starts):
-            self._read(data, offset, framing, out)
         self._records_before += len(framing.starts)
         return out.build(), len(data) if self._dead else framing.end
 
@@ -101,13 +114,20 @@ class TensorBoardParser(Parser):
             out.bad(self._records_before + 1, reason, data[:HEADER_SIZE].hex())
         return out.build()
 
-    def _read(self, data: bytes, offset: int, framing: Framing, out: RecordBuilder) -> None:
-        buf = np.frombuffer(data, np.uint8)
-        simple = scan_simple(buf, framing.starts, framing.lengths)
-        good = self._crc_ok(buf, framing, np.flatnonzero(simple.ok), offset, out)
+    def _read(
+        self,
+        data: bytes,
+        buf: np.ndarray,
+        offset: int,
+        framing: Framing,
+        simple: SimpleScalars,
+        out: RecordBuilder,
+    ) -> None:
+        """Scalars of records whose data CRC verified (``_verified``)."""
+        good = np.flatnonzero(simple.ok)
         codes, names = tag_codes(buf, simple.tag_at[good], simple.tag_len[good])
         rest = np.flatnonzero(~simple.ok & ~simple.skip)
-        points = self._slow_points(data, buf, framing, rest, offset, out)
+        points = self._slow_points(data, framing, rest, offset, out)
         name_ids = np.array([self._tag_id(n) for n in names], np.int64)
         slow_ids = np.array([self._tag_id(t) for t in points.tags], np.int64)
         batch = _Batch(
@@ -129,23 +149,37 @@ class TensorBoardParser(Parser):
             out,
         )
 
-    def _crc_ok(
-        self, buf: np.ndarray, framing: Framing, rows: np.ndarray, offset: int, out: RecordBuilder
-    ) -> np.ndarray:
-        """The ``rows`` whose data CRC matches; the others are noted as bad records."""
+    def _verified(
+        self,
+        buf: np.ndarray,
+        framing: Framing,
+        simple: SimpleScalars,
+        offset: int,
+        out: RecordBuilder,
+    ) -> tuple[Framing, SimpleScalars]:
+        """The records before the first whose data CRC fails (media and graphs unchecked: they
+        hold nothing read); a failure ends the read, since the framing after it is unproven."""
+        rows = np.flatnonzero(~simple.skip)
         starts, lengths = framing.starts[rows], framing.lengths[rows]
         stored = footer_crcs(buf, starts, lengths)
-        match: np.ndarray = masked_crc32c_many(buf, starts + HEADER_SIZE, lengths) == stored
-        for row in rows[~match]:
-            reason = f"record at byte {offset + int(framing.starts[row])} fails its data CRC"
-            out.bad(self._records_before + int(row) + 1, reason, "skipped")
-        kept: np.ndarray = rows[match]
-        return kept
+        failed = rows[masked_crc32c_many(buf, starts + HEADER_SIZE, lengths) != stored]
+        if not len(failed):
+            return framing, simple
+        row = int(failed[0])
+        self._dead = True
+        at = offset + int(framing.starts[row])
+        out.bad(
+            self._records_before + row + 1,
+            f"record at byte {at} fails its data CRC; rest not read",
+            "skipped",
+        )
+        kept = Framing(framing.starts[:row], framing.lengths[:row], at - offset, True)
+        cut = SimpleScalars(*(getattr(simple, f.name)[:row] for f in fields(simple)))
+        return kept, cut
 
     def _slow_points(
         self,
         data: bytes,
-        buf: np.ndarray,
         framing: Framing,
         rows: np.ndarray,
         offset: int,
@@ -153,7 +187,7 @@ class TensorBoardParser(Parser):
     ) -> Points:
         """Scalars and restarts of the events the bulk decoder left, through the Event proto."""
         events: dict[int, Any] = {}
-        broken: list[int] = []
+        broken: list[int] = []  # data CRC verified, yet not an Event
         view = memoryview(data)
         for row in rows.tolist():
             a = int(framing.starts[row]) + HEADER_SIZE
@@ -166,9 +200,8 @@ class TensorBoardParser(Parser):
                 event.HasField("session_log") and event.session_log.status == _START
             ):
                 events[row] = event
-        checked = np.array([*sorted(events), *broken], np.int64)
         points = Points()
-        for row in self._crc_ok(buf, framing, checked, offset, out).tolist():
+        for row in sorted([*events, *broken]):
             at = offset + int(framing.starts[row])
             if row in events:
                 take_event(events[row], at, points, self._plugins)
