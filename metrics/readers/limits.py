@@ -18,7 +18,7 @@ from metrics.readers.source import Source
 
 MAX_LOG_BYTES_ENV = "SEGWATCH_MAX_LOG_BYTES"
 DEFAULT_MAX_LOG_BYTES = 4 << 30
-READ_PIECE_BYTES = 32 << 20
+READ_PIECE_BYTES = 256 << 20
 
 
 def max_log_bytes(limit: int | None = None) -> int:
