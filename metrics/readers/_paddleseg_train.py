@@ -109,8 +109,14 @@ def read_train_lines(data: bytes, tags: np.ndarray) -> TrainRows:
 
 
 def _merge(chunks: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    idx = np.concatenate([c[0] for c in chunks])
-    val = np.concatenate([c[1] for c in chunks])
+    """One metric's (row, value) pieces in row order (usually already in order: no sort then)."""
+    if len(chunks) == 1:
+        idx, val = chunks[0]
+    else:
+        idx = np.concatenate([c[0] for c in chunks])
+        val = np.concatenate([c[1] for c in chunks])
+    if len(idx) < 2 or bool(np.all(idx[1:] >= idx[:-1])):
+        return idx, val
     order = np.argsort(idx, kind="stable")
     return idx[order], val[order]
 
