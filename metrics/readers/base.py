@@ -60,7 +60,9 @@ class RecordBuilder:
         self._metrics: list[str] = []
         self._values: list[float] = []
         self._walls: list[float] = []
-        self._blocks: list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._blocks: list[
+            tuple[str, str, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
+        ] = []
         self.restarts: list[Restart] = []
         self.bad_lines: list[BadLine] = []
         self.meta: dict[str, Any] = {}
@@ -95,7 +97,7 @@ class RecordBuilder:
         n = len(steps)
         if n == 0:
             return
-        walls = np.full(n, np.nan) if wall_times is None else np.asarray(wall_times, np.float64)
+        walls = None if wall_times is None else np.asarray(wall_times, np.float64)
         self._blocks.append(
             (
                 split,
@@ -125,52 +127,37 @@ class RecordBuilder:
         return Parsed(self._frame(), list(self.restarts), list(self.bad_lines), dict(self.meta))
 
     def _frame(self) -> pd.DataFrame:
-        blocks = list(self._blocks)
-        names: list[str] = sorted({b[1] for b in blocks} | set(self._metrics))
+        """One frame of every record: each column allocated once and filled block by block."""
+        names: list[str] = sorted({b[1] for b in self._blocks} | set(self._metrics))
         code = {name: i for i, name in enumerate(names)}
         split_code = {s: i for i, s in enumerate(SPLITS)}
-        parts_off, parts_step, parts_split, parts_metric, parts_val, parts_wall = (
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-        )
+        total = len(self)
+        offsets = np.empty(total, np.int64)
+        steps = np.empty(total, np.int64)
+        splits = np.empty(total, np.int8)
+        metrics = np.empty(total, np.int32)
+        values = np.empty(total, np.float64)
+        walls = np.full(total, np.nan)
+        at = 0
         if self._steps:
-            parts_off.append(np.asarray(self._offsets, np.int64))
-            parts_step.append(np.asarray(self._steps, np.int64))
-            parts_split.append(np.fromiter((split_code[s] for s in self._splits), np.int8))
-            parts_metric.append(np.fromiter((code[m] for m in self._metrics), np.int32))
-            parts_val.append(np.asarray(self._values, np.float64))
-            parts_wall.append(np.asarray(self._walls, np.float64))
-        for split, metric, offs, steps, vals, walls in blocks:
-            n = len(steps)
-            parts_off.append(offs)
-            parts_step.append(steps)
-            parts_split.append(np.full(n, split_code[split], np.int8))
-            parts_metric.append(np.full(n, code[metric], np.int32))
-            parts_val.append(vals)
-            parts_wall.append(walls)
-        if not parts_step:
-            return records_frame(
-                np.empty(0, np.int64),
-                np.empty(0, np.int64),
-                np.empty(0, np.int8),
-                np.empty(0, np.int32),
-                [],
-                np.empty(0),
-                np.empty(0),
-            )
-        return records_frame(
-            np.concatenate(parts_off),
-            np.concatenate(parts_step),
-            np.concatenate(parts_split),
-            np.concatenate(parts_metric),
-            names,
-            np.concatenate(parts_val),
-            np.concatenate(parts_wall),
-        )
+            at = len(self._steps)
+            offsets[:at] = self._offsets
+            steps[:at] = self._steps
+            splits[:at] = [split_code[s] for s in self._splits]
+            metrics[:at] = [code[m] for m in self._metrics]
+            values[:at] = self._values
+            walls[:at] = self._walls
+        for split, metric, offs, stps, vals, wall in self._blocks:
+            end = at + len(stps)
+            offsets[at:end] = offs
+            steps[at:end] = stps
+            splits[at:end] = split_code[split]
+            metrics[at:end] = code[metric]
+            values[at:end] = vals
+            if wall is not None:
+                walls[at:end] = wall
+            at = end
+        return records_frame(offsets, steps, splits, metrics, names, values, walls)
 
 
 def records_frame(
