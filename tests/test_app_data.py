@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.demo import curve_lines, write_diverging, write_finished, write_run
 from dashboard.views.common import md
 from metrics.data_report import EVAL_FILE, LABELS_FILE, load_eval
 from tests.masks_util import blocks, save_mask
-from tests.test_app import APP, MD_LINK, XSS
+from tests.test_app import APP, MD_LINK, XSS, _fresh_caches  # noqa: F401 (autouse fixture)
 from tests.test_data_report import cli
 from tests.test_figures import arr
 
@@ -28,15 +26,6 @@ COMMANDS = (
     "segwatch eval PRED_DIR GT_DIR --num-classes 7 --class-names classes.txt --save {q}\n"
     "segwatch labels GT_DIR --num-classes 7 --class-names classes.txt --save {q}"
 )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> Iterator[None]:
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 @pytest.fixture()
