@@ -23,6 +23,7 @@ from metrics.readers.limits import (
 from metrics.readers.registry import finalize, get_format
 from metrics.readers.source import open_source
 from metrics.schema import sort_table
+from tests.fake_format import FakeLineParser
 from tests.readers_util import read_whole
 
 PADDLE_LINE = (
@@ -124,9 +125,9 @@ class _Recording(Parser):
         self.inner = inner
         self.largest = 0
 
-    def feed(self, data: bytes, offset: int) -> tuple[Parsed, int]:
+    def feed(self, data: bytes, offset: int, last: bool = False) -> tuple[Parsed, int]:
         self.largest = max(self.largest, len(data))
-        return self.inner.feed(data, offset)
+        return self.inner.feed(data, offset, last)
 
     def finish(self, data: bytes, offset: int) -> Parsed:
         return self.inner.finish(data, offset)
@@ -198,3 +199,14 @@ def test_tailing_a_fifo_says_so_instead_of_waiting(tmp_path: Path) -> None:
         tailer.poll()
     later = LogTailer(str(tmp_path / "not_yet.log"))  # a log not written yet is only missing
     assert len(later.poll()) == 0 and later.missing
+
+
+def test_line_numbers_stay_right_when_a_last_piece_is_followed_by_more() -> None:
+    # a whole read's final piece may leave its newlines uncounted; if the file grew after
+    # all, the next piece's line numbers must still count them
+    parser = FakeLineParser()
+    first = b"FAKE step=1 loss=0.5\nnoise\nFAKE step=2 loss=0.4\n"
+    parser.feed(first, 0, last=True)
+    parsed, _ = parser.feed(b"FAKE step=3 loss=x\nFAKE step=1 loss=0.3\n", len(first))
+    assert [b.line for b in parsed.bad_lines] == [4]
+    assert [r.line for r in parsed.restarts] == [5]

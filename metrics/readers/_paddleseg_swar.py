@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+_ALL_INT = 0xFFFFFFFFFFFFFFFF
+_ALL = np.uint64(_ALL_INT)
 _ONES = np.uint64(0x0101010101010101)
 _HIGH = np.uint64(0x8080808080808080)
 _ZEROS = np.uint64(0x3030303030303030)  # eight ASCII "0"
@@ -50,9 +51,8 @@ def find_byte(word: np.ndarray, byte: int) -> np.ndarray:
     """Index (0-7) of the first ``byte`` in each word, 8 where there is none."""
     x = word ^ (_ONES * np.uint64(byte))
     z = (x - _ONES) & ~x & _HIGH  # the lowest set bit marks the first match exactly
-    low = z & (~z + np.uint64(1))
-    exponent = np.frexp(low.astype(np.float64))[1]  # low = 2**(8k+7) -> 8k+8
-    return np.where(z == 0, 8, (exponent - 8) >> 3)
+    below: np.ndarray = np.bitwise_count((z - np.uint64(1)) & ~z)  # bits under it: 8k+7, or 64
+    return (below >> np.uint8(3)).astype(np.int64)
 
 
 def all_digits(word: np.ndarray) -> np.ndarray:
@@ -98,6 +98,8 @@ def number(
     longer = length == 8
     if longer.any():
         length[longer] += find_byte(second[longer], stop)
+    if not np.any((length > 8) & ok):
+        return _short_number(first, length, frac, ok), length
     digits = length - frac - 1 if frac >= 0 else length
     ok &= (length < 16) & (digits >= 1) & (digits <= 8)
     shift = (8 * (8 - np.clip(digits, 1, 8))).astype(np.uint64)
@@ -114,6 +116,24 @@ def number(
     ok &= all_digits(decimals)
     mantissa = value * np.uint64(10**frac) + parse8(decimals)
     return mantissa.astype(np.float64) / 10.0**frac, length
+
+
+def _short_number(first: np.ndarray, length: np.ndarray, frac: int, ok: np.ndarray) -> np.ndarray:
+    """``number`` where every text fits in ``first`` (``length`` <= 8): the text is moved to
+    the word's top bytes, so the point and decimals sit at fixed bytes and one ``parse8``
+    reads integer and decimal digits together."""
+    ok &= length >= (1 if frac < 0 else frac + 2)  # at least one integer digit
+    bits = (8 * length).astype(np.uint64)
+    word = (first << (np.uint64(64) - bits)) | (_ZEROS >> bits)  # "0"-padded on the left
+    if frac >= 0:
+        point = 8 * (7 - frac)  # the byte of the point
+        ok &= ((word >> np.uint64(point)) & np.uint64(0xFF)) == np.uint64(ord("."))
+        low = np.uint64((1 << point) - 1)
+        high = np.uint64((_ALL_INT << (point + 8)) & _ALL_INT)
+        word = ((word & low) << np.uint64(8)) | (word & high) | np.uint64(0x30)
+    ok &= all_digits(word)
+    value = parse8(word).astype(np.float64)
+    return value / 10.0 ** max(frac, 0) if frac > 0 else value
 
 
 def stamp(rows: np.ndarray, template: bytes) -> tuple[np.ndarray, np.ndarray]:

@@ -35,15 +35,18 @@ class Field:
     frac: int
 
 
+Rows = np.ndarray | slice  # row indices, or every row
+
+
 @dataclass
 class TrainRows:
-    """Train lines of one chunk, in file order; ``values`` holds (row index, value) per name."""
+    """Train lines of one chunk, in file order; ``values`` holds (rows, values) per name."""
 
     tag: np.ndarray  # position of ``[TRAIN]`` in the chunk
     start: np.ndarray  # position of the record's text (its time prefix, else the tag)
     step: np.ndarray
     wall: np.ndarray
-    values: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    values: dict[str, tuple[Rows, np.ndarray]] = field(default_factory=dict)
     planned: int | None = None
     epoch: int | None = None
     bad: list[tuple[int, str]] = field(default_factory=list)  # (tag position, reason)
@@ -72,7 +75,7 @@ def read_train_lines(data: bytes, tags: np.ndarray) -> TrainRows:
     planned = np.full(n, -1, np.int64)
     epoch = np.full(n, -1, np.int64)
     good = np.zeros(n, bool)
-    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    parts: dict[str, list[tuple[Rows, np.ndarray]]] = {}
     rows = TrainRows(tags, start, step, wall)
     remaining = np.arange(n)
     layouts = 0
@@ -86,45 +89,52 @@ def read_train_lines(data: bytes, tags: np.ndarray) -> TrainRows:
             remaining = remaining[1:]
             continue
         layouts += 1
-        ok, values = _match(data, tags[remaining] + len(TRAIN_TAG), layout)
-        ok[0] = False  # the layout's own line goes through the checked parser
-        _one_row(data, first, rows, parts, good, planned, epoch)
-        _store(
-            remaining[ok], {k: v[ok] for k, v in values.items()}, parts, good, step, planned, epoch
-        )
-        remaining = remaining[1:][~ok[1:]]
+        every = len(remaining) == n  # the first layout, usually the whole run's
+        ok, values = _match(data, (tags if every else tags[remaining]) + len(TRAIN_TAG), layout)
+        if ok.all():  # the common case: no copies
+            _store(slice(None) if every else remaining, values, parts, good, step, planned, epoch)
+        else:
+            matched = {k: v[ok] for k, v in values.items()}
+            _store(remaining[ok], matched, parts, good, step, planned, epoch)
+        if not ok[0]:  # the layout's own line does not fit it: parsed alone, so the loop ends
+            _one_row(data, first, rows, parts, good, planned, epoch)
+            ok[0] = True
+        remaining = remaining[~ok]
     rows.values = {
         name: _merge(chunks) for name, chunks in parts.items() if name not in ("epoch", "planned")
     }
     rows.bad = [(int(tags[i]), reason) for i, reason in rows.bad]
-    keep = good
-    rows.tag, rows.start, rows.step, rows.wall = tags[keep], start[keep], step[keep], wall[keep]
-    index = np.cumsum(keep) - 1
-    rows.values = {k: (index[r], v) for k, (r, v) in rows.values.items()}
-    if keep.any():
-        last = np.flatnonzero(keep)[-1]
+    if not good.all():
+        rows.tag, rows.start, rows.step, rows.wall = tags[good], start[good], step[good], wall[good]
+        index = np.cumsum(good) - 1
+        rows.values = {k: (index[r], v) for k, (r, v) in rows.values.items()}
+    if good.any():
+        last = np.flatnonzero(good)[-1]
         rows.planned = int(planned[last]) if planned[last] >= 0 else None
         rows.epoch = int(epoch[last]) if epoch[last] >= 0 else None
     return rows
 
 
-def _merge(chunks: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """One metric's (row, value) pieces in row order (usually already in order: no sort then)."""
+def _merge(chunks: list[tuple[Rows, np.ndarray]]) -> tuple[Rows, np.ndarray]:
+    """One metric's (rows, values) pieces in row order (usually already in order: no sort then)."""
     if len(chunks) == 1:
-        idx, val = chunks[0]
-    else:
-        idx = np.concatenate([c[0] for c in chunks])
-        val = np.concatenate([c[1] for c in chunks])
-    if len(idx) < 2 or bool(np.all(idx[1:] >= idx[:-1])):
+        return chunks[0]
+    idx = np.concatenate([_indices(c[0], len(c[1])) for c in chunks])
+    val = np.concatenate([c[1] for c in chunks])
+    if bool(np.all(idx[1:] >= idx[:-1])):
         return idx, val
     order = np.argsort(idx, kind="stable")
     return idx[order], val[order]
 
 
+def _indices(rows: Rows, n: int) -> np.ndarray:
+    return np.arange(n) if isinstance(rows, slice) else rows
+
+
 def _store(
-    matched: np.ndarray,
+    matched: Rows,
     values: dict[str, np.ndarray],
-    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]],
+    parts: dict[str, list[tuple[Rows, np.ndarray]]],
     good: np.ndarray,
     step: np.ndarray,
     planned: np.ndarray,
@@ -146,7 +156,7 @@ def _one_row(
     data: bytes,
     i: int,
     rows: TrainRows,
-    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]],
+    parts: dict[str, list[tuple[Rows, np.ndarray]]],
     good: np.ndarray,
     planned: np.ndarray,
     epoch: np.ndarray,
@@ -201,13 +211,14 @@ def _match(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Which lines fit ``layout`` (bodies starting at ``body``) and their numbers."""
     around, head, tail_view = swar.blocks(data, 32), swar.blocks(data, 16), swar.blocks(data, 24)
-    oks: list[np.ndarray] = []
-    out: dict[str, list[np.ndarray]] = {f.name: [] for f in layout[:-1]}
+    n = len(body)
+    ok_all = np.ones(n, bool)
+    out = {f.name: np.empty(n) for f in layout[:-1]}
     stops = [nxt.literal[0] for nxt in layout[1:]]
     tail = layout[-1].literal
-    for lo in range(0, len(body), _BLOCK):
+    for lo in range(0, n, _BLOCK):
         cur = body[lo : lo + _BLOCK]
-        ok = np.ones(len(cur), bool)
+        ok = ok_all[lo : lo + _BLOCK]  # a view: the checks clear it in place
         for f, stop in zip(layout[:-1], stops, strict=True):
             size = len(f.literal)
             if size > 16:
@@ -216,11 +227,10 @@ def _match(
             if size:
                 ok &= swar.literal_at(rows, 16 - min(size, 16), f.literal[-16:])
             value, length = swar.number(rows[:, 2], rows[:, 3], f.frac, stop, ok)
-            out[f.name].append(value)
+            out[f.name][lo : lo + _BLOCK] = value
             cur = cur + size + length
         ok &= swar.literal_at(swar.gather(tail_view, cur, ok), 0, tail)
-        oks.append(ok)
-    return np.concatenate(oks), {k: np.concatenate(v) for k, v in out.items()}
+    return ok_all, out
 
 
 def _stamps(data: bytes, tags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

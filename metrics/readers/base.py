@@ -186,11 +186,12 @@ class Parser(ABC):
     """Stateful parser of one log file, fed in file order."""
 
     @abstractmethod
-    def feed(self, data: bytes, offset: int) -> tuple[Parsed, int]:
+    def feed(self, data: bytes, offset: int, last: bool = False) -> tuple[Parsed, int]:
         """Parse the complete units at the start of ``data`` (found at file ``offset``).
 
         Returns the records and how many bytes were consumed; the rest is offered again,
-        with more bytes after it, on the next call.
+        with more bytes after it, on the next call. ``last`` says no more bytes are expected
+        (the final piece of a whole read): work only later pieces need may be put off.
         """
 
     def finish(self, data: bytes, offset: int) -> Parsed:
@@ -206,20 +207,38 @@ class LineParser(Parser):
     parse_unterminated_tail: ClassVar[bool] = False
 
     def __init__(self) -> None:
-        self.lines_before = 0  # newlines consumed before the current chunk
+        self._lines_before = 0  # newlines consumed before the current chunk
+        self._uncounted = b""  # a consumed chunk whose newlines are counted when needed
         self.last_train_step: int | None = None
+
+    @property
+    def lines_before(self) -> int:
+        """Newlines consumed before the current chunk."""
+        if self._uncounted:
+            self._lines_before += self._uncounted.count(b"\n")
+            self._uncounted = b""
+        return self._lines_before
+
+    @lines_before.setter
+    def lines_before(self, value: int) -> None:
+        self._uncounted = b""
+        self._lines_before = value
 
     @abstractmethod
     def parse_lines(self, data: bytes, offset: int, out: RecordBuilder) -> None:
         """Parse ``data``, made of whole lines, found at file ``offset``."""
 
-    def feed(self, data: bytes, offset: int) -> tuple[Parsed, int]:
+    def feed(self, data: bytes, offset: int, last: bool = False) -> tuple[Parsed, int]:
         end = data.rfind(b"\n") + 1
         out = RecordBuilder()
         if end:
             chunk = data[:end] if end < len(data) else data
+            before = self.lines_before
             self.parse_lines(chunk, offset, out)
-            self.lines_before += chunk.count(b"\n")
+            if last:  # counted only if a later line number is asked for after all
+                self._uncounted = chunk
+            else:
+                self.lines_before = before + chunk.count(b"\n")
         return out.build(), end
 
     def finish(self, data: bytes, offset: int) -> Parsed:
@@ -270,7 +289,7 @@ class PerLineParser(LineParser):
 class WholeFileParser(Parser):
     """A parser of files that are rewritten whole (one JSON document, a rewritten CSV)."""
 
-    def feed(self, data: bytes, offset: int) -> tuple[Parsed, int]:
+    def feed(self, data: bytes, offset: int, last: bool = False) -> tuple[Parsed, int]:
         return RecordBuilder().build(), 0
 
     def finish(self, data: bytes, offset: int) -> Parsed:

@@ -76,7 +76,8 @@ def parse_in_pieces(
         if not chunk:
             break
         pending = pending + chunk if pending else chunk
-        parsed, used = parser.feed(pending, at)
+        last = len(chunk) < piece  # a short read: the end of the file (as it is now)
+        parsed, used = parser.feed(pending, at, last)
         parts.append(parsed)
         pending = pending[used:]
         at += used

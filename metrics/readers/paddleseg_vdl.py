@@ -122,7 +122,7 @@ class VisualDLParser(Parser):
         self.records = 0
         self.broken = False
 
-    def feed(self, data: bytes, offset: int) -> tuple[Parsed, int]:
+    def feed(self, data: bytes, offset: int, last: bool = False) -> tuple[Parsed, int]:
         out = RecordBuilder()
         if self.broken:
             return out.build(), len(data)

@@ -83,7 +83,7 @@ class TensorBoardParser(Parser):
         self._max_step = -(2**63)  # the largest step read so far
         self._restart = (-1, 0)  # (offset, step) of the last restart noted
 
-    def feed(self, data: bytes, offset: int) -> tuple[Parsed, int]:
+    def feed(self, data: bytes, offset: int, last: bool = False) -> tuple[Parsed, int]:
         out = RecordBuilder()
         if self._dead or not data:
             return out.build(), len(data)
