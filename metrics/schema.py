@@ -112,8 +112,12 @@ def validate_table(table: pd.DataFrame) -> pd.DataFrame:
             raise SchemaError(f"column {col!r} must hold floats, got {table[col].dtype}")
     split = table["split"]
     if isinstance(split.dtype, pd.CategoricalDtype):
-        used = split.cat.categories[np.unique(split.cat.codes[split.cat.codes >= 0])]
-        bad = set(map(str, used)) - set(SPLITS)
+        cats = split.cat.categories
+        bad = set()
+        if not set(cats) <= set(SPLITS):  # only then count which categories are used
+            codes = split.cat.codes.to_numpy()
+            counts = np.bincount(codes[codes >= 0], minlength=len(cats))
+            bad = {str(c) for c, n in zip(cats, counts, strict=True) if n} - set(SPLITS)
     else:
         bad = set(pd.unique(split.astype(object))) - set(SPLITS)
     if bad:

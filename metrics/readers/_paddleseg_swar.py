@@ -29,10 +29,13 @@ def blocks(data: bytes, width: int) -> np.ndarray:
 def gather(view: np.ndarray, pos: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """The bytes at ``pos`` as rows of little-endian uint64 words; clears ``ok`` out of range."""
     width = view.dtype.itemsize
-    ok &= (pos >= 0) & (pos < len(view))
     if not len(view):
+        ok[:] = False
         return np.zeros((len(pos), width // 8), np.uint64)
-    rows: np.ndarray = view[np.clip(pos, 0, len(view) - 1)].view("<u8")
+    if len(pos) and (pos.min() < 0 or pos.max() >= len(view)):  # rare: clip, and say where
+        ok &= (pos >= 0) & (pos < len(view))
+        pos = np.clip(pos, 0, len(view) - 1)
+    rows: np.ndarray = view[pos].view("<u8")
     return rows.reshape(len(pos), width // 8)
 
 
@@ -140,33 +143,52 @@ def stamp(rows: np.ndarray, template: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Where gathered ``rows`` end with ``template`` (``D`` = a digit, 14 of them:
     YYYYMMDDhhmmss), and the UTC seconds it says (NaN where it is not, or no such date)."""
     start = 8 * rows.shape[1] - len(template)
+    digit_at = [start + k for k, c in enumerate(template) if c == ord("D")]
     ok = np.ones(len(rows), bool)
-    digits: list[np.ndarray] = []
-    for word in range(start // 8, rows.shape[1]):
-        lo, hi = max(start, 8 * word), 8 * word + 8
+    pairs: list[np.ndarray | None] = []  # per word: byte k holds the number written at k, k+1
+    for word in range(rows.shape[1]):
         fixed = value = digit = 0
-        for k in range(lo, hi):
+        for k in range(max(start, 8 * word), 8 * word + 8):
             c = template[k - start]
-            if c != ord("D"):
+            if c == ord("D"):
+                digit |= 0xFF << (8 * (k - 8 * word))
+            else:
                 fixed |= 0xFF << (8 * (k - 8 * word))
                 value |= c << (8 * (k - 8 * word))
-            else:
-                digit |= 0xFF << (8 * (k - 8 * word))
+        if not fixed | digit:
+            pairs.append(None)
+            continue
         w = rows[:, word]
         ok &= (w & np.uint64(fixed)) == np.uint64(value)
-        ok &= all_digits((w & np.uint64(digit)) | (_ZEROS & ~np.uint64(digit)))
-        for k in range(lo, hi):
-            if template[k - start] == ord("D"):
-                byte = (w >> np.uint64(8 * (k - 8 * word))) & np.uint64(0xFF)
-                digits.append(byte.astype(np.int64) - 48)
-    return ok, np.where(ok, epoch_seconds(digits), np.nan)
+        padded = (w & np.uint64(digit)) | (_ZEROS & ~np.uint64(digit))  # other bytes: "0"
+        ok &= all_digits(padded)
+        v = padded - _ZEROS  # each byte 0-9, no borrows
+        pairs.append(v * np.uint64(10) + (v >> np.uint64(8)))
+    fields = []
+    for k in digit_at[::2]:  # the two-digit numbers YY YY MM DD hh mm ss
+        word, byte = divmod(k, 8)
+        if byte < 7:
+            pair = pairs[word]
+            assert pair is not None
+            fields.append((pair >> np.uint64(8 * byte)) & np.uint64(0xFF))
+        else:  # across two words: the tens from one, the units from the next
+            tens, units = rows[:, word] >> np.uint64(56), rows[:, word + 1] & np.uint64(0xFF)
+            fields.append((tens - np.uint64(48)) * np.uint64(10) + units - np.uint64(48))
+    year, month, day, hour, minute, sec = [f.astype(np.int64) for f in fields[1:]]
+    year += 100 * fields[0].astype(np.int64)
+    seconds = epoch_seconds(year, month, day, hour, minute, sec)
+    return ok, np.where(ok, seconds, np.nan)
 
 
-def epoch_seconds(d: list[np.ndarray]) -> np.ndarray:
-    """UTC seconds from 14 digit arrays ``YYYYMMDDhhmmss`` (NaN where a field is out of range)."""
-    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
-    month, day = d[4] * 10 + d[5], d[6] * 10 + d[7]
-    hour, minute, sec = d[8] * 10 + d[9], d[10] * 10 + d[11], d[12] * 10 + d[13]
+def epoch_seconds(
+    year: np.ndarray,
+    month: np.ndarray,
+    day: np.ndarray,
+    hour: np.ndarray,
+    minute: np.ndarray,
+    sec: np.ndarray,
+) -> np.ndarray:
+    """UTC seconds of calendar dates and times (NaN where a field is out of range)."""
     valid = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
     valid &= (hour < 24) & (minute < 60) & (sec < 61)
     y = year - (month <= 2)

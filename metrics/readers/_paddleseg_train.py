@@ -20,7 +20,7 @@ from metrics.readers._paddleseg_common import (
 )
 
 _BLOCK = 1 << 15  # rows per numpy block: their text stays in cache across the fields
-_SCAN = 1 << 24  # bytes per block of the tag scan
+_SCAN = 1 << 20  # bytes per block of the tag scan (its temporaries stay small and reused)
 _MAX_LAYOUTS = 8
 # PaddleSeg <= 2.9 logger, develop's logging.Formatter; D marks a digit
 _STAMPS = (b"DDDD-DD-DD DD:DD:DD [INFO]\t", b"[DDDD/DD/DD DD:DD:DD] INFO: ")

@@ -135,7 +135,7 @@ class RecordBuilder:
         offsets = np.empty(total, np.int64)
         steps = np.empty(total, np.int64)
         splits = np.empty(total, np.int8)
-        metrics = np.empty(total, np.int32)
+        metrics = np.empty(total, code_dtype(len(names)))
         values = np.empty(total, np.float64)
         walls = np.full(total, np.nan)
         at = 0
@@ -158,6 +158,14 @@ class RecordBuilder:
                 walls[at:end] = wall
             at = end
         return records_frame(offsets, steps, splits, metrics, names, values, walls)
+
+
+def code_dtype(categories: int) -> type[np.signedinteger[Any]]:
+    """The integer type pandas keeps category codes in (a wider one would be copied)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if categories < np.iinfo(dtype).max:
+            return dtype
+    return np.int64
 
 
 def records_frame(

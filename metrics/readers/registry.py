@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from metrics.errors import ColumnMappingError, LogFormatError
-from metrics.readers.base import BadLine, LogFormat, Parsed, Restart, records_frame
+from metrics.readers.base import BadLine, LogFormat, Parsed, Restart, code_dtype, records_frame
 from metrics.readers.limits import max_log_bytes, parse_in_pieces
 from metrics.readers.restarts import apply_restarts
 from metrics.readers.source import open_source
@@ -118,9 +118,10 @@ def _concat_records(records: Sequence[pd.DataFrame]) -> pd.DataFrame:
     names = sorted(set().union(*(r["metric"].cat.categories for r in records)))
     index = {name: i for i, name in enumerate(names)}
     metric_codes = []
+    dtype = code_dtype(len(names))
     for r in records:
         cat = r["metric"].cat
-        remap = np.array([index[c] for c in cat.categories], np.int32)
+        remap = np.array([index[c] for c in cat.categories], dtype)
         metric_codes.append(remap[cat.codes.to_numpy()])
 
     def column(name: str) -> np.ndarray:
