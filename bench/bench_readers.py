@@ -145,6 +145,7 @@ def measure(label: str, setup: str, code: str, repeat: int) -> dict[str, float |
     return {
         "what": label,
         "seconds": statistics.median(r[0] for r in runs),
+        "spread": f"{min(r[0] for r in runs):.3f}–{max(r[0] for r in runs):.3f}",
         "wall_with_start": statistics.median(r[1] for r in runs),
         "peak_mb": max(r[2] for r in runs),
     }
@@ -273,15 +274,15 @@ vals = [acc.Scalars(t) for t in acc.Tags()['scalars']]
         / by["TB events 100k×5: segwatch read_log"]["seconds"],
     }
     lines = [
-        "| measurement | time of the read (s) | process wall time incl. interpreter start and imports (s) | peak memory (MB) |",
-        "|---|---|---|---|",
+        "| measurement | time of the read (s), median | min–max | process wall time incl. interpreter start and imports (s) | peak memory (MB) |",
+        "|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
-            f"| {row['what']} | {row['seconds']:.3f} | {row['wall_with_start']:.3f} | {row['peak_mb']:.0f} |"
+            f"| {row['what']} | {row['seconds']:.3f} | {row['spread']} | {row['wall_with_start']:.3f} | {row['peak_mb']:.0f} |"
         )
     lines.append(
-        f"| `LogTailer.poll()` after 100 lines appended to the 1M-line PaddleSeg log | {poll_ms / 1000:.4f} | | |"
+        f"| `LogTailer.poll()` after 100 lines appended to the 1M-line PaddleSeg log | {poll_ms / 1000:.4f} | | | |"
     )
     lines.append("")
     lines.append("| ratio | value |")
