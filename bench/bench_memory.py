@@ -2,7 +2,7 @@
 
 Generates (once, under bench/_data/, not committed) a PaddleSeg text log of about ``--gb`` GB
 with bench_readers' generator, then measures in fresh interpreters the peak RSS of
-``read_log`` (the file fed to the parser in 32 MB pieces) and of the former whole-file read
+``read_log`` (the file fed to the parser in 256 MB pieces) and of the former whole-file read
 (the file's bytes in memory plus one ``feed``), and the size of the resulting table.
 
     python bench/bench_memory.py [--gb 1.0] [--format paddleseg|mmseg-json]

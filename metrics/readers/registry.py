@@ -11,11 +11,19 @@ import numpy as np
 import pandas as pd
 
 from metrics.errors import ColumnMappingError, LogFormatError
-from metrics.readers.base import BadLine, LogFormat, Parsed, Restart, code_dtype, records_frame
+from metrics.readers.base import BadLine, LogFormat, Parsed, Restart, code_dtype
 from metrics.readers.limits import max_log_bytes, parse_in_pieces
 from metrics.readers.restarts import apply_restarts
 from metrics.readers.source import open_source
-from metrics.schema import COLUMNS, constant_categorical, empty_table, validate_table
+from metrics.schema import (
+    COLUMNS,
+    SPLITS,
+    codes_categorical,
+    constant_categorical,
+    empty_table,
+    frame_of,
+    validate_table,
+)
 
 SNIFF_BYTES = 256 * 1024
 
@@ -107,34 +115,44 @@ def finalize(
         meta.update(p.meta)
     if not records:
         return empty_table().assign(run=constant_categorical(run, 0)), restarts, bad, meta
+    # the rule is row by row (a record against the restarts after it), so it applies per part
+    records = [apply_restarts(r, restarts) for r in records]
     frame = records[0] if len(records) == 1 else _concat_records(records)
-    frame = apply_restarts(frame, restarts)
     table = frame.assign(run=constant_categorical(run, len(frame)))[list(COLUMNS)]
     return table.reset_index(drop=True), restarts, bad, meta
 
 
 def _concat_records(records: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Records frames joined column by column: one copy, categories merged by their codes."""
-    names = sorted(set().union(*(r["metric"].cat.categories for r in records)))
+    """Records frames joined column by column (restarts applied, so without their offsets):
+    one copy, categories merged by their codes."""
+    cats = [r["metric"].cat.categories for r in records]
+    same = all(c.equals(cats[0]) for c in cats[1:])
+    names = list(cats[0]) if same else sorted(set().union(*cats))
     index = {name: i for i, name in enumerate(names)}
-    metric_codes = []
     dtype = code_dtype(len(names))
-    for r in records:
-        cat = r["metric"].cat
-        remap = np.array([index[c] for c in cat.categories], dtype)
-        metric_codes.append(remap[cat.codes.to_numpy()])
+    metric_codes = []
+    for r, cat in zip(records, cats, strict=True):
+        codes = r["metric"].cat.codes.to_numpy()
+        if same:
+            metric_codes.append(codes)
+        else:
+            metric_codes.append(np.array([index[c] for c in cat], dtype)[codes])
 
     def column(name: str) -> np.ndarray:
         return np.concatenate([r[name].to_numpy() for r in records])
 
-    return records_frame(
-        column("offset"),
-        column("step"),
-        np.concatenate([r["split"].cat.codes.to_numpy() for r in records]),
-        np.concatenate(metric_codes),
-        names,
-        column("value"),
-        column("wall_time"),
+    return frame_of(
+        {
+            "step": column("step"),
+            "split": codes_categorical(
+                np.concatenate([r["split"].cat.codes.to_numpy() for r in records]), SPLITS
+            ),
+            "metric": codes_categorical(
+                np.concatenate(metric_codes).astype(dtype, copy=False), names
+            ),
+            "value": column("value"),
+            "wall_time": column("wall_time"),
+        }
     )
 
 
