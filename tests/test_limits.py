@@ -7,6 +7,7 @@ import os
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
@@ -210,3 +211,25 @@ def test_line_numbers_stay_right_when_a_last_piece_is_followed_by_more() -> None
     parsed, _ = parser.feed(b"FAKE step=3 loss=x\nFAKE step=1 loss=0.3\n", len(first))
     assert [b.line for b in parsed.bad_lines] == [4]
     assert [r.line for r in parsed.restarts] == [5]
+
+
+def test_pieces_assembled_at_once_equal_pieces_assembled_apart() -> None:
+    # a whole read assembles every piece's records in one table (no offsets when nothing
+    # relaunched); a tailer's pieces are assembled one by one: the same table either way
+    lines = [
+        b"FAKE step=1 loss=0.5\n",
+        b"FAKE step=2 loss=0.4 miou=0.3\n",
+        b"FAKE step=3 loss=0.3\n",
+    ]
+    relaunch = [b"FAKE step=2 loss=0.35\n", b"FAKE step=3 loss=0.2 miou=0.4\n"]
+    for data in (lines, lines + relaunch):
+        parser, parts, at = FakeLineParser(), [], 0
+        for line in data:
+            parts.append(parser.feed(line, at)[0])
+            at += len(line)
+        once = finalize(parts, "run")[0]
+        apart = [Parsed(p.records, p.restarts, p.bad_lines, p.meta) for p in parts]
+        pd.testing.assert_frame_equal(once, finalize(apart, "run")[0])
+        loss = once[once["metric"] == "loss"]
+        assert loss["step"].tolist() == [1, 2, 3]
+        assert loss["value"].tolist() == ([0.5, 0.4, 0.3] if data == lines else [0.5, 0.35, 0.2])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -40,14 +40,40 @@ class Restart:
     line: int
 
 
-@dataclass
 class Parsed:
-    """What a parser returns for one piece of input."""
+    """What a parser returns for one piece of input.
 
-    records: pd.DataFrame
-    restarts: list[Restart] = field(default_factory=list)
-    bad_lines: list[BadLine] = field(default_factory=list)
-    meta: dict[str, Any] = field(default_factory=dict)
+    Records a parser collected are assembled into a frame on first use, so a whole read can
+    assemble all its pieces into one table at once (``assemble``) instead of copying twice.
+    """
+
+    def __init__(
+        self,
+        records: pd.DataFrame | None = None,
+        restarts: Sequence[Restart] = (),
+        bad_lines: Sequence[BadLine] = (),
+        meta: Mapping[str, Any] | None = None,
+        *,
+        pending: RecordBuilder | None = None,
+    ) -> None:
+        self._records = records
+        self._pending = pending if records is None else None
+        self.restarts = list(restarts)
+        self.bad_lines = list(bad_lines)
+        self.meta = dict(meta or {})
+
+    @property
+    def records(self) -> pd.DataFrame:
+        """The records as a frame with the ``RECORD_COLUMNS``."""
+        if self._records is None:
+            self._records = assemble([self._pending] if self._pending else [])
+            self._pending = None
+        return self._records
+
+    @property
+    def pending(self) -> RecordBuilder | None:
+        """The collected records not yet assembled into ``records`` (None once they are)."""
+        return self._pending
 
 
 class RecordBuilder:
@@ -123,41 +149,69 @@ class RecordBuilder:
         return len(self._steps) + sum(len(b[3]) for b in self._blocks)
 
     def build(self) -> Parsed:
-        """The collected records as a frame with the ``RECORD_COLUMNS``."""
-        return Parsed(self._frame(), list(self.restarts), list(self.bad_lines), dict(self.meta))
+        """What was collected, records to be assembled on first use."""
+        return Parsed(None, self.restarts, self.bad_lines, self.meta, pending=self)
 
-    def _frame(self) -> pd.DataFrame:
-        """One frame of every record: each column allocated once and filled block by block."""
-        names: list[str] = sorted({b[1] for b in self._blocks} | set(self._metrics))
-        code = {name: i for i, name in enumerate(names)}
+    def _fill(self, columns: _Columns, at: int, code: Mapping[str, int]) -> int:
+        """Write the records into ``columns`` from row ``at``; returns the row after them."""
+        offsets, steps, splits, metrics, values, walls = columns
         split_code = {s: i for i, s in enumerate(SPLITS)}
-        total = len(self)
-        offsets = np.empty(total, np.int64)
-        steps = np.empty(total, np.int64)
-        splits = np.empty(total, np.int8)
-        metrics = np.empty(total, code_dtype(len(names)))
-        values = np.empty(total, np.float64)
-        walls = np.full(total, np.nan)
-        at = 0
         if self._steps:
-            at = len(self._steps)
-            offsets[:at] = self._offsets
-            steps[:at] = self._steps
-            splits[:at] = [split_code[s] for s in self._splits]
-            metrics[:at] = [code[m] for m in self._metrics]
-            values[:at] = self._values
-            walls[:at] = self._walls
+            end = at + len(self._steps)
+            if offsets is not None:
+                offsets[at:end] = self._offsets
+            steps[at:end] = self._steps
+            splits[at:end] = [split_code[s] for s in self._splits]
+            metrics[at:end] = [code[m] for m in self._metrics]
+            values[at:end] = self._values
+            walls[at:end] = self._walls
+            at = end
         for split, metric, offs, stps, vals, wall in self._blocks:
             end = at + len(stps)
-            offsets[at:end] = offs
+            if offsets is not None:
+                offsets[at:end] = offs
             steps[at:end] = stps
             splits[at:end] = split_code[split]
             metrics[at:end] = code[metric]
             values[at:end] = vals
-            if wall is not None:
-                walls[at:end] = wall
+            walls[at:end] = np.nan if wall is None else wall
             at = end
-        return records_frame(offsets, steps, splits, metrics, names, values, walls)
+        return at
+
+    def _names(self) -> set[str]:
+        return {b[1] for b in self._blocks} | set(self._metrics)
+
+
+_Columns = tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def assemble(builders: Sequence[RecordBuilder], offsets: bool = True) -> pd.DataFrame:
+    """One frame of the records of ``builders``, in order: each column allocated once and
+    filled block by block. Without ``offsets`` the frame has no ``offset`` column (a whole
+    read without relaunches does not need it)."""
+    names: list[str] = sorted(set().union(*(b._names() for b in builders)))
+    code = {name: i for i, name in enumerate(names)}
+    total = sum(len(b) for b in builders)
+    columns: _Columns = (
+        np.empty(total, np.int64) if offsets else None,
+        np.empty(total, np.int64),
+        np.empty(total, np.int8),
+        np.empty(total, code_dtype(len(names))),
+        np.empty(total, np.float64),
+        np.empty(total, np.float64),
+    )
+    at = 0
+    for b in builders:
+        at = b._fill(columns, at, code)
+    offs, steps, splits, metrics, values, walls = columns
+    frame = {
+        "step": steps,
+        "split": codes_categorical(splits, SPLITS),
+        "metric": codes_categorical(metrics, names),
+        "value": values,
+        "wall_time": walls,
+    }
+    return frame_of(frame if offs is None else {"offset": offs, **frame})
 
 
 def code_dtype(categories: int) -> type[np.signedinteger[Any]]:
@@ -166,28 +220,6 @@ def code_dtype(categories: int) -> type[np.signedinteger[Any]]:
         if categories < np.iinfo(dtype).max:
             return dtype
     return np.int64
-
-
-def records_frame(
-    offsets: np.ndarray,
-    steps: np.ndarray,
-    split_codes: np.ndarray,
-    metric_codes: np.ndarray,
-    metric_names: Sequence[str],
-    values: np.ndarray,
-    walls: np.ndarray,
-) -> pd.DataFrame:
-    """A records frame from codes, without building millions of Python strings."""
-    return frame_of(
-        {
-            "offset": offsets,
-            "step": steps,
-            "split": codes_categorical(split_codes, SPLITS),
-            "metric": codes_categorical(metric_codes, metric_names),
-            "value": values,
-            "wall_time": walls,
-        }
-    )
 
 
 class Parser(ABC):

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from metrics.errors import ColumnMappingError, LogFormatError
-from metrics.readers.base import BadLine, LogFormat, Parsed, Restart, code_dtype
+from metrics.readers.base import BadLine, LogFormat, Parsed, Restart, assemble, code_dtype
 from metrics.readers.limits import max_log_bytes, parse_in_pieces
 from metrics.readers.restarts import apply_restarts
 from metrics.readers.source import open_source
@@ -107,17 +107,24 @@ def finalize(
     parts: Sequence[Parsed], run: str
 ) -> tuple[pd.DataFrame, list[Restart], list[BadLine], dict[str, Any]]:
     """Merge parser output into one tidy table with restarts applied."""
-    records = [p.records for p in parts if len(p.records)]
     restarts = [r for p in parts for r in p.restarts]
     bad = [b for p in parts for b in p.bad_lines]
     meta: dict[str, Any] = {}
     for p in parts:
         meta.update(p.meta)
-    if not records:
-        return empty_table().assign(run=constant_categorical(run, 0)), restarts, bad, meta
-    # the rule is row by row (a record against the restarts after it), so it applies per part
-    records = [apply_restarts(r, restarts) for r in records]
-    frame = records[0] if len(records) == 1 else _concat_records(records)
+    builders = [p.pending for p in parts]
+    if all(b is not None for b in builders):  # straight from a parser: assembled once, here
+        pending = [b for b in builders if b is not None and len(b)]
+        if not pending:
+            return empty_table().assign(run=constant_categorical(run, 0)), restarts, bad, meta
+        frame = apply_restarts(assemble(pending, offsets=bool(restarts)), restarts)
+    else:
+        records = [p.records for p in parts if len(p.records)]
+        if not records:
+            return empty_table().assign(run=constant_categorical(run, 0)), restarts, bad, meta
+        # the rule is row by row (a record against the restarts after it): it applies per part
+        records = [apply_restarts(r, restarts) for r in records]
+        frame = records[0] if len(records) == 1 else _concat_records(records)
     table = frame.assign(run=constant_categorical(run, len(frame)))[list(COLUMNS)]
     return table.reset_index(drop=True), restarts, bad, meta
 
