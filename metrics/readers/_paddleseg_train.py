@@ -141,13 +141,10 @@ def _store(
     epoch: np.ndarray,
 ) -> None:
     good[matched] = True
+    ints = {"iter": step, "planned": planned, "epoch": epoch}
     for name, vals in values.items():
-        if name == "iter":
-            step[matched] = vals.astype(np.int64)
-        elif name == "planned":
-            planned[matched] = vals.astype(np.int64)
-        elif name == "epoch":
-            epoch[matched] = vals.astype(np.int64)
+        if name in ints:
+            ints[name][matched] = vals  # whole numbers: cast in place, no temporary
         else:
             parts.setdefault(name, []).append((matched, vals))
 
