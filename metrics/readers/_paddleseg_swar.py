@@ -136,7 +136,7 @@ def _short_number(first: np.ndarray, length: np.ndarray, frac: int, ok: np.ndarr
         word = ((word & low) << np.uint64(8)) | (word & high) | np.uint64(0x30)
     ok &= all_digits(word)
     value = parse8(word).astype(np.float64)
-    return value / 10.0 ** max(frac, 0) if frac > 0 else value
+    return value / 10.0**frac if frac > 0 else value
 
 
 def stamp(rows: np.ndarray, template: bytes) -> tuple[np.ndarray, np.ndarray]:

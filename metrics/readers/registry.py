@@ -112,21 +112,26 @@ def finalize(
     meta: dict[str, Any] = {}
     for p in parts:
         meta.update(p.meta)
+    frame = _joined(parts, restarts)
+    if frame is None:
+        return empty_table().assign(run=constant_categorical(run, 0)), restarts, bad, meta
+    table = frame.assign(run=constant_categorical(run, len(frame)))[list(COLUMNS)]
+    return table.reset_index(drop=True), restarts, bad, meta
+
+
+def _joined(parts: Sequence[Parsed], restarts: list[Restart]) -> pd.DataFrame | None:
+    """Every part's records in one frame, restarts applied (None when there are none)."""
     builders = [p.pending for p in parts]
     if all(b is not None for b in builders):  # straight from a parser: assembled once, here
         pending = [b for b in builders if b is not None and len(b)]
         if not pending:
-            return empty_table().assign(run=constant_categorical(run, 0)), restarts, bad, meta
-        frame = apply_restarts(assemble(pending, offsets=bool(restarts)), restarts)
-    else:
-        records = [p.records for p in parts if len(p.records)]
-        if not records:
-            return empty_table().assign(run=constant_categorical(run, 0)), restarts, bad, meta
-        # the rule is row by row (a record against the restarts after it): it applies per part
-        records = [apply_restarts(r, restarts) for r in records]
-        frame = records[0] if len(records) == 1 else _concat_records(records)
-    table = frame.assign(run=constant_categorical(run, len(frame)))[list(COLUMNS)]
-    return table.reset_index(drop=True), restarts, bad, meta
+            return None
+        return apply_restarts(assemble(pending, offsets=bool(restarts)), restarts)
+    # the rule is row by row (a record against the restarts after it): it applies per part
+    records = [apply_restarts(p.records, restarts) for p in parts if len(p.records)]
+    if not records:
+        return None
+    return records[0] if len(records) == 1 else _concat_records(records)
 
 
 def _concat_records(records: Sequence[pd.DataFrame]) -> pd.DataFrame:
