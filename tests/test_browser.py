@@ -108,14 +108,18 @@ def _shot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     return path
 
 
-def _trace_names(page) -> list[str]:  # type: ignore[no-untyped-def]
-    page.wait_for_function(
-        "() => { const p = document.querySelector('.js-plotly-plot'); return p && p.data; }",
-        timeout=30_000,
+def _trace_names(page, expect: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Trace names of the first chart that has a trace named ``expect``.
+
+    Waiting for that chart, not for any chart: while Streamlit swaps pages, the previous page's
+    charts (the overview's sparklines) can still be in the DOM.
+    """
+    find = (
+        "(expect) => [...document.querySelectorAll('.js-plotly-plot')]"
+        ".find(p => p.data && p.data.some(t => t.name === expect))"
     )
-    names: list[str] = page.evaluate(
-        "() => document.querySelector('.js-plotly-plot').data.map(t => t.name)"
-    )
+    page.wait_for_function(find, arg=expect, timeout=30_000)
+    names: list[str] = page.evaluate(f"(expect) => ({find})(expect).data.map(t => t.name)", expect)
     return names
 
 
@@ -135,11 +139,11 @@ def test_overview_then_run(server: tuple[str, Path], browser) -> None:  # type: 
     cards = page.locator("[class*='st-key-attention-']").filter(has=card)
     cards.get_by_role("button", name="Open").click()
     page.wait_for_url("**/run?run=stalled", timeout=30_000)
-    names = _trace_names(page)
+    names = _trace_names(page, "val mIoU")
     assert {"train loss (raw)", "train loss (smoothed)", "val mIoU", "lr"} <= set(names)
     _shot(page, "run")
     page.goto(url + "/compare?runs=stalled&runs=diverging&align=fraction")
-    names = _trace_names(page)
+    names = _trace_names(page, "diverging")
     assert names.count("stalled") == 2 and names.count("diverging") == 2
     _shot(page, "compare")
     assert dialogs == []
