@@ -12,7 +12,11 @@ from metrics.diagnosis import DiagnosisConfig, diagnose_table, load_config
 from metrics.errors import MetricsError
 from metrics.schema import concat_tables, make_table
 
-RNG = np.random.default_rng(0)
+
+def noise(n: int, seed: int) -> np.ndarray:
+    """Standard normal noise from a generator of its own: a test's data does not depend on
+    which tests ran before it."""
+    return np.random.default_rng(seed).standard_normal(n)
 
 
 def series(metric: str, split: str, steps, values):
@@ -47,9 +51,9 @@ def codes(d):
     return [f.code for f in d.findings]
 
 
-def rising(n=12, top=0.7, noise=0.0):
+def rising(n=12, top=0.7, sd=0.0, seed=0):
     x = np.arange(1, n + 1)
-    return top * (1 - np.exp(-x / (n / 2))) + noise * RNG.standard_normal(n)
+    return top * (1 - np.exp(-x / (n / 2))) + sd * noise(n, seed)
 
 
 def test_healthy_run_is_ok_without_warnings() -> None:
@@ -59,7 +63,7 @@ def test_healthy_run_is_ok_without_warnings() -> None:
 
 
 def test_plateau_is_stalled_with_evidence_and_checks() -> None:
-    miou = np.concatenate([rising(6, 0.55), 0.55 + 0.004 * RNG.standard_normal(6)])
+    miou = np.concatenate([rising(6, 0.55), 0.55 + 0.004 * noise(6, 1)])
     d = diagnose_table(run_table(miou), {"planned_steps": 12000})
     assert d.status == "stalled"
     f = d.findings[0]
@@ -89,7 +93,7 @@ def test_plateau_with_lr_at_floor_puts_learning_rate_first() -> None:
 
 def test_flat_loss_with_rising_miou_is_not_a_stall() -> None:
     n = 12
-    loss = lambda s: np.where(s < 2000, 2.0 - s / 2000, 1.0) + 0.01 * RNG.standard_normal(len(s))  # noqa: E731
+    loss = lambda s: np.where(s < 2000, 2.0 - s / 2000, 1.0) + 0.01 * noise(len(s), 2)  # noqa: E731
     d = diagnose_table(run_table(np.linspace(0.3, 0.62, n), loss=loss))
     assert d.status == "ok"
     assert "loss_flat_miou_rising" in codes(d)
@@ -98,7 +102,7 @@ def test_flat_loss_with_rising_miou_is_not_a_stall() -> None:
 
 def test_noisy_but_improving_run_is_not_flagged() -> None:
     x = np.arange(20)
-    miou = 0.3 + 0.02 * x + 0.012 * RNG.standard_normal(20)
+    miou = 0.3 + 0.02 * x + 0.012 * noise(20, 3)
     d = diagnose_table(run_table(miou))
     assert d.status == "ok", [f.message for f in d.findings]
 
@@ -161,7 +165,7 @@ def test_majority_class_at_the_end_is_a_warning_and_early_only_is_info() -> None
 
 def test_uniform_prediction_at_ln_c() -> None:
     c = 19
-    loss = lambda s: math.log(c) + 0.01 * RNG.standard_normal(len(s))  # noqa: E731
+    loss = lambda s: math.log(c) + 0.01 * noise(len(s), 4)  # noqa: E731
     d = diagnose_table(run_table(np.full(8, 0.02), loss=loss), {"num_classes": c})
     assert "uniform_prediction" in codes(d) and d.status == "stalled"
 

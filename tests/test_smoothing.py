@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import decimal
 import math
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.signal import lfilter
 
 from metrics.errors import InputError
 from metrics.smoothing import ema, ema_by_step, rolling_mean, rolling_median, tensorboard_weight
@@ -108,14 +110,83 @@ def test_tensorboard_weight_above_one_clipped_to_one():
 # ---- ema: against the loop, properties ----------------------------------------------------
 
 
-@pytest.mark.parametrize("weight", [0.0, 0.3, 0.6, 0.9, 0.99, 0.999, 0.99999])
-def test_ema_matches_loop_on_random_data(weight):
+def exact_ema(values, weight):
+    """TensorBoard's smoothing in 50-digit decimal arithmetic: a reference with no rounding
+    error worth the name (the float inputs are converted exactly)."""
+    with decimal.localcontext(decimal.Context(prec=50)):
+        w = decimal.Decimal(weight)
+        last, wn, out = decimal.Decimal(0), decimal.Decimal(1), []
+        for v in values:
+            if not math.isfinite(v):
+                out.append(v)
+                continue
+            last = last * w + (1 - w) * decimal.Decimal(v)
+            wn *= w
+            out.append(float(last / (1 - wn)))
+    return np.array(out)
+
+
+EPS = np.finfo(np.float64).eps
+
+
+def recursion_tol(weight: float, x: np.ndarray) -> np.ndarray:
+    """The absolute error float64 rounding allows ``ema`` at each point: each step of ``last =
+    last*w + (1-w)*v`` rounds by ~2 eps of the data's scale, and an error fades by w per point,
+    so at the n-th finite point about min(n, 1/(1-w)) of them add up (the debias divide keeps
+    that scale); times 4 for margin."""
+    finite = np.isfinite(x)
+    n = np.cumsum(finite).astype(np.float64)
+    memory = n if weight >= 1 else np.minimum(n, 1 / (1 - weight))
+    return 8 * EPS * np.maximum(1.0, memory) * float(np.abs(x[finite]).max())
+
+
+def assert_within(got: np.ndarray, want: np.ndarray, tol: np.ndarray) -> None:
+    """Equal non-finite points, finite ones within ``tol`` (per point) of each other."""
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
+    fin = np.isfinite(want)
+    np.testing.assert_array_equal(got[~fin], want[~fin])
+    err = np.abs(got[fin] - want[fin])
+    worst = int(np.argmax(err / np.broadcast_to(tol, got.shape)[fin]))
+    assert np.all(err <= np.broadcast_to(tol, got.shape)[fin]), (worst, err[worst])
+
+
+RANDOM_WEIGHTS = [0.0, 0.3, 0.6, 0.9, 0.99, 0.999, 0.99999]
+
+
+def random_series(n: int = 20_000) -> np.ndarray:
     rng = np.random.default_rng(4)
-    x = rng.normal(5, 3, 20_000)
+    x = rng.normal(5, 3, n)
     x[rng.random(x.size) < 0.01] = NAN
     x[rng.random(x.size) < 0.005] = INF
+    return x
+
+
+@pytest.mark.parametrize("weight", RANDOM_WEIGHTS)
+def test_ema_matches_exact_reference_on_random_data(weight):
+    x = random_series()
+    got, want = ema(x, weight), exact_ema(x.tolist(), weight)
+    assert_within(got, want, recursion_tol(weight, x))
+
+
+@pytest.mark.parametrize("weight", RANDOM_WEIGHTS)
+def test_ema_matches_tensorboard_loop_on_random_data(weight):
+    """Equal to TensorBoard's loop within the loop's own error: its ``1 - w**n`` cancels, so a
+    1-ulp error in ``w**n`` becomes eps / (1 - w**n) relative, at most eps / (1 - w)."""
+    x = random_series()
     got, want = ema(x, weight), np.array(tensorboard_loop(x.tolist(), weight))
-    np.testing.assert_allclose(got, want, rtol=1e-12, equal_nan=True)
+    scale = float(np.abs(x[np.isfinite(x)]).max())
+    tol = recursion_tol(weight, x) + 4 * EPS / (1 - weight) * scale  # worst case (n = 2)
+    assert_within(got, want, tol)
+
+
+def test_exact_reference_catches_a_cancelling_debias():
+    """The reference is sharp enough to fail ``1 - w**n`` where it cancels, at w = 0.99999."""
+    w, x = 0.99999, random_series(3000)
+    finite = x[np.isfinite(x)]
+    powers = w ** np.arange(1, finite.size + 1)
+    naive = lfilter([1 - w], [1, -w], finite) / (1 - powers * (1 + EPS))  # w**n 1 ulp off
+    want = exact_ema(finite.tolist(), w)
+    assert np.any(np.abs(naive - want) > recursion_tol(w, finite))
 
 
 @settings(max_examples=60, deadline=None)

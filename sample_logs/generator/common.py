@@ -7,6 +7,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,18 @@ class Clock:
 
     def dt(self) -> datetime:
         return datetime.fromtimestamp(self.t, UTC)
+
+
+def logged(x: Any) -> Any:
+    """A value as frameworks log it: a float32 tensor read back with ``.item()``.
+
+    Besides being true to the frameworks, this makes the files independent of the CPU they are
+    generated on: numpy picks different SIMD kernels for ``exp``/``pow`` per CPU (AVX-512 or
+    not), whose results can differ in the last bit of a float64, never in a float32.
+    """
+    if isinstance(x, np.ndarray):
+        return x.astype(np.float32).astype(np.float64)
+    return float(np.float32(x))
 
 
 def hms(seconds: float) -> str:

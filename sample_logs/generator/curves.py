@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .common import logged
 from .datasets import Dataset
 
 
@@ -28,7 +29,8 @@ class Eval:
 
 
 def _round(x: np.ndarray | float, decimals: int | None) -> np.ndarray | float:
-    return x if decimals is None else np.round(x, decimals)
+    """As printed: rounded to ``decimals``, or a float32 value where a framework logs floats."""
+    return logged(x) if decimals is None else np.round(x, decimals)
 
 
 def summarise(
@@ -116,7 +118,7 @@ def poly_lr(it: np.ndarray | int, base: float, total: int, power: float = 0.9,
             end: float = 0.0) -> np.ndarray:  # fmt: skip
     """PaddleSeg/MMSeg polynomial decay."""
     t = np.minimum(np.asarray(it, dtype=float), total)
-    return (base - end) * (1 - t / total) ** power + end
+    return logged((base - end) * (1 - t / total) ** power + end)
 
 
 def train_loss(
@@ -129,7 +131,7 @@ def train_loss(
 ) -> np.ndarray:
     """A decaying loss with multiplicative noise (mean over a logging window)."""
     base = floor + (start - floor) * np.exp(-it / tau)
-    return base * np.exp(rng.normal(0, noise, len(it)))
+    return logged(base * np.exp(rng.normal(0, noise, len(it))))
 
 
 def explode(loss: np.ndarray, it: np.ndarray, start: int, nan_from: int) -> np.ndarray:
@@ -137,6 +139,6 @@ def explode(loss: np.ndarray, it: np.ndarray, start: int, nan_from: int) -> np.n
     out = loss.copy()
     grow = (it >= start) & (it < nan_from)
     span = max(nan_from - start, 1)
-    out[grow] = loss[grow] * np.exp(7.5 * ((it[grow] - start) / span) ** 1.5)
+    out[grow] = logged(loss[grow] * np.exp(7.5 * ((it[grow] - start) / span) ** 1.5))
     out[it >= nan_from] = np.nan
     return out

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .common import Out, RunTruth, rng_for
+from .common import Out, RunTruth, logged, rng_for
 from .curves import Eval, fractions, poly_lr, saturating, simulate_evals, train_loss
 from .datasets import (
     CITYSCAPES,
@@ -38,8 +38,8 @@ def d2_write(out: Out, name: str, ds: Dataset, max_iter: int, period: int, lr: n
     its = np.arange(19, max_iter, 20)
     for i, it in enumerate(its):
         it = int(it)
-        t = float(rng.normal(time_s, time_s * 0.03))
-        dt = float(abs(rng.normal(0.0031, 0.0006)))
+        t = logged(rng.normal(time_s, time_s * 0.03))
+        dt = logged(abs(rng.normal(0.0031, 0.0006)))
         rec: dict[str, float] = {
             "data_time": dt, "eta_seconds": t * (max_iter - it - 1), "iteration": it,
             "lr": float(lr[i]), "rank_data_time": dt, "time": t,
@@ -72,7 +72,7 @@ def warmup_lr(
 ) -> np.ndarray:
     """Detectron2's linear warmup from ``factor * base`` (then constant)."""
     alpha = np.minimum(its / warmup, 1.0)
-    return base * (factor * (1 - alpha) + alpha)
+    return logged(base * (factor * (1 - alpha) + alpha))
 
 
 def run_d2_lowlr(out: Out) -> None:

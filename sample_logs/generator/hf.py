@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .common import Out, RunTruth, best_of, rng_for
+from .common import Out, RunTruth, best_of, logged, rng_for
 from .curves import fractions, simulate_evals
 from .datasets import SIDEWALK, dataset
 
@@ -32,7 +32,7 @@ def run_hf_flat_loss(out: Out) -> None:
         lr = lr0 * (1 - step / max_steps)
         loss = 0.452 * math.exp(rng.normal(0, 0.07))
         history.append({
-            "epoch": round(step / per_epoch, 2), "grad_norm": float(rng.gamma(6.0, 0.35)),
+            "epoch": round(step / per_epoch, 2), "grad_norm": logged(rng.gamma(6.0, 0.35)),
             "learning_rate": lr, "loss": round(loss, 4), "step": step,
         })  # fmt: skip
         ev = by_step.get(step)
@@ -44,7 +44,7 @@ def run_hf_flat_loss(out: Out) -> None:
             entry[f"eval_accuracy_{c}"] = float(ev.acc[i])
             entry[f"eval_iou_{c}"] = float(ev.iou[i])
         entry.update({
-            "eval_loss": float(0.61 - 0.12 * step / max_steps + rng.normal(0, 0.01)),
+            "eval_loss": logged(0.61 - 0.12 * step / max_steps + rng.normal(0, 0.01)),
             "eval_mean_accuracy": ev.macc, "eval_mean_iou": ev.miou,
             "eval_overall_accuracy": ev.aacc, "eval_runtime": round(runtime, 4),
             "eval_samples_per_second": round(200 / runtime, 3),

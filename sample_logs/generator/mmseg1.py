@@ -10,7 +10,7 @@ from datetime import datetime
 
 import numpy as np
 
-from .common import UTC, Clock, Out, RunTruth, rng_for, tdelta
+from .common import UTC, Clock, Out, RunTruth, logged, rng_for, tdelta
 from .curves import Eval, fractions, poly_lr, saturating, simulate_evals, train_loss
 from .datasets import (
     CITYSCAPES,
@@ -106,8 +106,8 @@ def mm1_write(out: Out, run: MM1Run, ts: str, clock: Clock, tr: MMTrain, evals: 
         clock.tick(3.0)
         text.append(p(clock) + "per class results:\n")
         text.append(p(clock) + "\n" + class_table(run.ds, ev) + "\n")
-        dtv = 0.0021 + 0.0002 * math.sin(it / 7.0) ** 2  # full floats, as mmengine logs them
-        tv = 0.0612 + 0.0011 * math.cos(it / 5.0) ** 2
+        dtv = logged(0.0021 + 0.0002 * math.sin(it / 7.0) ** 2)  # full floats, as mmengine logs
+        tv = logged(0.0612 + 0.0011 * math.cos(it / 5.0) ** 2)
         text.append(
             p(clock) + f"Iter(val) [{run.val_batches}/{run.val_batches}]    "
             f"aAcc: {pct(ev.aacc):.4f}  mIoU: {pct(ev.miou):.4f}  mAcc: {pct(ev.macc):.4f}  "

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .common import logged
 from .curves import Eval
 from .datasets import Dataset
 
@@ -43,7 +44,7 @@ def mm_train(rng: np.random.Generator, its: np.ndarray, lr: np.ndarray, loss: np
     t[0] *= 1.6
     dt = np.abs(rng.normal(0.007, 0.0015, n))
     mem = np.full(n, memory) + (rng.uniform(0, 1, n) < 0.05) * 412
-    return MMTrain(its, lr, loss, t, dt, mem)
+    return MMTrain(its, lr, loss, logged(t), logged(dt), mem)
 
 
 def pretty_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
