@@ -23,7 +23,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from dashboard.demo import curve_lines, meta_line, write_finished  # noqa: E402
+from dashboard.cli.demo import curve_lines, meta_line, write_finished  # noqa: E402
 
 APP = str(REPO / "dashboard" / "app.py")
 TARGETS = {"run": 0.300, "overview": 1.0, "payload": 150_000, "live": 0.050}
@@ -89,8 +89,8 @@ def bench_overview(root: Path, runs: int) -> tuple[float, float]:
 
 
 def bench_live(root: Path, lines: int) -> tuple[float, float]:
-    from dashboard.live import LiveRun
     from metrics.runs import discover_runs
+    from metrics.runs.live import LiveRun
 
     path = root / "grow" / "20240611_120000.log.json"
     path.parent.mkdir(parents=True)

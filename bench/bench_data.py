@@ -35,8 +35,8 @@ CHILD = textwrap.dedent(
     sys.path.insert(0, {repo!r})
     import numpy as np
     from PIL import Image
-    from metrics.label_audit import audit_labels
-    from metrics.folder_eval import evaluate_segmentation
+    from metrics.masks.label_audit import audit_labels
+    from metrics.masks.folder_eval import evaluate_segmentation
 
     mode, folder, workers = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     t0, c0 = time.perf_counter(), time.process_time()

@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from metrics.miou import confusion_matrix
-from metrics.smoothing import ema
+from metrics.masks.miou import confusion_matrix
+from metrics.stats.smoothing import ema
 
 N_MAPS, H, W, K, IGNORE = 100, 1024, 2048, 19, 255
 EMA_POINTS, EMA_RUNS = 1_000_000, 9

@@ -23,15 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from metrics.forecast import forecast
-from metrics.intervals import interval_means, loss_vs_metric, spearman
-from metrics.plateau import (
-    keras_early_stopping,
-    keras_reduce_lr_on_plateau,
-    lightning_early_stopping,
-    torch_reduce_lr_on_plateau,
-)
-from metrics.trends import best, noise_level, progress, range_stats, recent_gain, trend
+from metrics.stats.forecast import forecast
+from metrics.stats.intervals import interval_means, loss_vs_metric, spearman
+from metrics.stats.trends import best, noise_level, progress, range_stats, recent_gain, trend
 
 
 def make_run(points: int, evals: int) -> tuple[np.ndarray, ...]:
@@ -76,12 +70,6 @@ def main() -> None:
             recent_gain(miou, 5),
         ),
         "progress verdict, mIoU": lambda: progress(esteps, miou, "max"),
-        "4 rule replays, mIoU": lambda: (
-            torch_reduce_lr_on_plateau(esteps, miou, mode="max"),
-            keras_reduce_lr_on_plateau(esteps, miou, mode="max"),
-            keras_early_stopping(esteps, miou, mode="max", patience=10),
-            lightning_early_stopping(esteps, miou, mode="max", patience=10),
-        ),
         "loss vs mIoU + Spearman": lambda: spearman(
             *loss_vs_metric(steps, loss, esteps, miou)[["train_mean", "value"]].T.to_numpy()
         ),

@@ -14,16 +14,16 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from dashboard.live import LiveRun, RunState
-from dashboard.overview_table import RowInput, overview_row
-from dashboard.prepare import RunPlot, prepare_run, run_forecast
-from dashboard.prepare import metric_series as _series
+from dashboard.figures.overview import RowInput, overview_row
+from dashboard.figures.prepare import RunPlot, prepare_run, run_forecast
+from dashboard.figures.prepare import metric_series as _series
 from dashboard.server_args import reader_options
 from metrics.diagnosis import RunDiagnosis, diagnose
 from metrics.facts import RunFacts
-from metrics.forecast import Forecast
 from metrics.runs import Run, RunSource, discover_runs
+from metrics.runs.live import LiveRun, RunState
 from metrics.schema import MIOU
+from metrics.stats.forecast import Forecast
 
 DISCOVER_TTL_S = 10.0
 #: Diagnoses depend on the clock (a run silent too long is stuck): recomputed once a minute.

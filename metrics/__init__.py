@@ -15,8 +15,8 @@ from metrics.errors import (
     SchemaError,
 )
 from metrics.readers.registry import LogData, detect_format, formats, get_format, read_log
+from metrics.runs.tail import LogTailer
 from metrics.schema import COLUMNS, validate_table
-from metrics.tail import LogTailer
 
 __all__ = [
     "COLUMNS",

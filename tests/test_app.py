@@ -11,7 +11,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard.demo import curve_lines, write_diverging, write_finished, write_run
+from dashboard.cli.demo import curve_lines, write_diverging, write_finished, write_run
 from dashboard.views.common import md
 from metrics.errors import LogReadError
 
@@ -98,7 +98,7 @@ def test_error_card_names_the_file_and_the_rest_works(
     broken.mkdir()
     (broken / "trainer_state.json").write_text('{"global_step": 10, "log_history": [{"lo')
     denied = write_finished(logdir, "denied")
-    from metrics.tail import LogTailer
+    from metrics.runs.tail import LogTailer
 
     real_poll = LogTailer.poll
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.demo import curve_lines, write_diverging, write_finished, write_run
+from dashboard.cli.demo import curve_lines, write_diverging, write_finished, write_run
 from dashboard.views.common import md
-from metrics.data_report import EVAL_FILE, LABELS_FILE, load_eval
+from metrics.masks.data_report import EVAL_FILE, LABELS_FILE, load_eval
 from tests.masks_util import blocks, save_mask
 from tests.test_app import APP, MD_LINK, XSS, _fresh_caches  # noqa: F401 (autouse fixture)
 from tests.test_data_report import cli

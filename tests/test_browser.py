@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.demo import curve_lines, write_diverging, write_finished, write_run
+from dashboard.cli.demo import curve_lines, write_diverging, write_finished, write_run
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parent.parent

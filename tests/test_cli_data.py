@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard.cli_data import PROGRESS_MIN_FILES, _Progress, add_data_commands
-from metrics.folder_eval import evaluate_segmentation
+from dashboard.cli.data import PROGRESS_MIN_FILES, _Progress, add_data_commands
+from metrics.masks.folder_eval import evaluate_segmentation
 from tests.masks_util import blocks, save_mask
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.cli_facts import add_facts_commands
+from dashboard.cli.diff import add_facts_commands
 from tests.test_run_diff import write_mmseg0_json
 
 

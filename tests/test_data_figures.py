@@ -7,7 +7,7 @@ import shlex
 import numpy as np
 
 from dashboard.data_commands import data_commands
-from dashboard.data_figures import (
+from dashboard.figures.data import (
     CELL_TEXT_MAX,
     class_labels,
     confusion_figure,

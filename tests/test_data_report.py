@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dashboard.cli_data import add_data_commands
-from metrics.data_report import (
+from dashboard.cli.data import add_data_commands
+from metrics.errors import MetricsError
+from metrics.masks.data_report import (
     EVAL_FILE,
     LABELS_FILE,
     DataReportError,
@@ -24,9 +25,8 @@ from metrics.data_report import (
     save_audit,
     save_eval,
 )
-from metrics.errors import MetricsError
-from metrics.folder_eval import FileProblem, evaluate_segmentation
-from metrics.label_audit import audit_labels
+from metrics.masks.folder_eval import FileProblem, evaluate_segmentation
+from metrics.masks.label_audit import audit_labels
 from tests.masks_util import blocks, save_mask
 
 NOON = datetime(2024, 6, 11, 14, 0, 0, tzinfo=timezone(timedelta(hours=2)))  # 12:00 UTC

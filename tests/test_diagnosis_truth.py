@@ -9,7 +9,7 @@ import pytest
 
 from metrics.diagnosis import diagnose
 from metrics.runs import discover_runs, load_run
-from metrics.summary import summarize
+from metrics.runs.summary import summarize
 from tests.conftest import SAMPLE_LOGS
 
 TRUTH = json.loads((SAMPLE_LOGS / "truth.json").read_text())["runs"]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from metrics.facts import RunFacts, facts_for_run
+from metrics.facts import RunFacts
 from metrics.facts.extract import read_text
-from metrics.runs import Run, discover_runs, load_run
+from metrics.runs import Run, discover_runs, facts_for_run, load_run
 
 
 def run_at(path: Path | str) -> Run:

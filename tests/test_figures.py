@@ -12,14 +12,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.compare import compare_figure, compare_series, compare_table
-from dashboard.demo import curve_lines, meta_line, write_diverging, write_finished, write_run
-from dashboard.downsample import thin
-from dashboard.export import report_html, table_csv
-from dashboard.figures import class_heatmap_figure, run_figure, trajectory_figure
-from dashboard.live import LiveRun, age_text
-from dashboard.overview_table import RowInput, filter_frame, overview_frame, overview_row, with_age
-from dashboard.prepare import (
+from dashboard.cli.demo import curve_lines, meta_line, write_diverging, write_finished, write_run
+from dashboard.figures.compare import compare_figure, compare_series, compare_table
+from dashboard.figures.downsample import thin
+from dashboard.figures.export import report_html, table_csv
+from dashboard.figures.overview import (
+    RowInput,
+    age_text,
+    filter_frame,
+    overview_frame,
+    overview_row,
+    with_age,
+)
+from dashboard.figures.prepare import (
     bad_points,
     best_point,
     class_iou,
@@ -29,10 +34,12 @@ from dashboard.prepare import (
     run_forecast,
     trajectory,
 )
+from dashboard.figures.run import class_heatmap_figure, run_figure, trajectory_figure
 from metrics.diagnosis import Finding, RunDiagnosis, diagnose
 from metrics.readers.registry import read_log
 from metrics.runs import discover_runs, load_run
-from metrics.smoothing import ema
+from metrics.runs.live import LiveRun
+from metrics.stats.smoothing import ema
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -370,7 +377,7 @@ def test_live_run_reports_errors_and_keeps_last_table(tmp_path: Path, monkeypatc
     def boom(self, final=False):  # type: ignore[no-untyped-def]
         raise LogReadError(f"{self.path}: cannot read (Permission denied)")
 
-    monkeypatch.setattr("metrics.tail.LogTailer.poll", boom)
+    monkeypatch.setattr("metrics.runs.tail.LogTailer.poll", boom)
     with open(source.files[0].path, "a") as fh:
         fh.write("\n")
     bad = live.refresh()

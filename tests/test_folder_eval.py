@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from metrics.errors import InputError, LogReadError
-from metrics.folder_eval import evaluate_images, evaluate_segmentation
-from metrics.miou import class_accuracy, iou_per_class, mean_iou, pixel_accuracy
-from metrics.pixel import mse as pixel_mse
+from metrics.masks.folder_eval import evaluate_images, evaluate_segmentation
+from metrics.masks.miou import class_accuracy, iou_per_class, mean_iou, pixel_accuracy
+from metrics.masks.pixel import mse as pixel_mse
 from tests.masks_util import blocks, save_mask
 
 CM1 = np.array([[3, 1, 0], [0, 2, 0], [1, 0, 1]])  # 8 pixels

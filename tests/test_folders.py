@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from metrics.errors import InputError, LogReadError
-from metrics.folders import index_folder, ordered_map, pair_folders, read_class_names
+from metrics.masks.folders import index_folder, ordered_map, pair_folders, read_class_names
 
 
 def touch(path: Path) -> None:

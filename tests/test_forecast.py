@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metrics.curvefit import fit_many
 from metrics.errors import InputError
-from metrics.forecast import MIN_EVALS, forecast, saturating_curve
+from metrics.stats.curvefit import fit_many
+from metrics.stats.forecast import MIN_EVALS, forecast, saturating_curve
 
 STEPS = np.arange(2000, 20001, 2000)
 A, B, C = 0.75, 12.0, 0.5  # y = 0.75 − 12·t^−0.5: 0.482 at 2k, 0.665 at 20k

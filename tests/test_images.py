@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from metrics.errors import InputError, LogReadError
-from metrics.images import describe, image_info, read_array, value_counts
+from metrics.masks.images import describe, image_info, read_array, value_counts
 from tests.masks_util import blocks, save_mask
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metrics.intervals import interval_means, loss_vs_metric, spearman, train_val_gap
+from metrics.stats.intervals import interval_means, loss_vs_metric, spearman, train_val_gap
 
 
 def test_interval_means_half_open_intervals() -> None:

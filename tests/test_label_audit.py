@@ -13,8 +13,8 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from metrics.errors import InputError, LogReadError
-from metrics.label_audit import audit_labels
-from metrics.label_tally import FIRST_FILES
+from metrics.masks.label_audit import audit_labels
+from metrics.masks.label_tally import FIRST_FILES
 from tests.masks_util import blocks, save_mask
 
 

@@ -1,4 +1,4 @@
-"""Tests of metrics.miou against slow per-pixel references and hand-worked examples."""
+"""Tests of metrics.masks.miou against slow per-pixel references and hand-worked examples."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from metrics import miou
 from metrics.errors import InputError, MetricsError
-from metrics.miou import (
+from metrics.masks import miou
+from metrics.masks.miou import (
     SegScores,
     class_accuracy,
     confusion_matrix,

@@ -1,4 +1,4 @@
-"""Tests of metrics.pixel: MSE / PSNR against loops, and the range guard."""
+"""Tests of metrics.masks.pixel: MSE / PSNR against loops, and the range guard."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from metrics.errors import InputError
-from metrics.pixel import mse, psnr
+from metrics.masks.pixel import mse, psnr
 
 
 def slow_sq_errors(pred, target):

@@ -16,9 +16,9 @@ def test_all_names_exist_and_every_public_error_is_exported() -> None:
 
 def test_names_other_parts_rely_on() -> None:
     for module, names in {
-        "metrics.miou": ["confusion_matrix", "iou_per_class", "mean_iou"],
-        "metrics.smoothing": ["ema"],
-        "metrics.pixel": ["mse", "psnr"],
+        "metrics.masks.miou": ["confusion_matrix", "iou_per_class", "mean_iou"],
+        "metrics.stats.smoothing": ["ema"],
+        "metrics.masks.pixel": ["mse", "psnr"],
         "metrics.diagnosis": ["diagnose", "RunDiagnosis", "Finding"],
         "metrics.runs": ["discover_runs", "load_run"],
         "metrics": ["LogTailer", "read_log"],

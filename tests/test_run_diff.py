@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from metrics.facts import facts_for_run
-from metrics.run_diff import ConfigChange, config_changes, diff_runs, flatten
-from metrics.runs import Run, discover_runs, load_run
+from metrics.runs import Run, discover_runs, facts_for_run, load_run
+from metrics.runs.diff import ConfigChange, config_changes, diff_runs, flatten
 
 CONFIG = """norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(

@@ -7,7 +7,7 @@ import pytest
 
 from metrics.errors import InputError
 from metrics.schema import make_table
-from metrics.series import as_series, bucket_means, finite, from_table, window
+from metrics.stats.series import as_series, bucket_means, finite, from_table, window
 
 
 def test_as_series_sorts_by_step_stably_and_types() -> None:

@@ -1,4 +1,4 @@
-"""Tests of metrics.smoothing: TensorBoard's own vectors, loop references, causality."""
+"""Tests of metrics.stats.smoothing: TensorBoard's own vectors, loop references, causality."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 from scipy.signal import lfilter
 
 from metrics.errors import InputError
-from metrics.smoothing import ema, ema_by_step, rolling_mean, rolling_median, tensorboard_weight
+from metrics.stats.smoothing import (
+    ema,
+    ema_by_step,
+    rolling_mean,
+    rolling_median,
+    tensorboard_weight,
+)
 
 INF, NAN = math.inf, math.nan
 

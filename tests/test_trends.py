@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from metrics.errors import InputError
-from metrics.trends import best, noise_level, progress, range_stats, recent_gain, trend
+from metrics.stats.trends import best, noise_level, progress, range_stats, recent_gain, trend
 
 
 def brute_theil_sen(x: np.ndarray, y: np.ndarray) -> float:

@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 import streamlit as st
 
 from dashboard import cache
-from dashboard.live import RunState, age_text
-from dashboard.overview_table import BADGES
+from dashboard.figures.overview import BADGES, age_text
 from dashboard.server_args import logdir
 from metrics.errors import MetricsError
 from metrics.runs import RunSource
+from metrics.runs.live import RunState
 
 REFRESH_S = 5.0
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 import streamlit as st
 
 from dashboard import cache
-from dashboard.compare import compare_figure, compare_series, compare_table, diff_rows
-from dashboard.figures import PLOT_CONFIG
+from dashboard.figures.compare import compare_figure, compare_series, compare_table, diff_rows
+from dashboard.figures.run import PLOT_CONFIG
 from dashboard.views.common import md, problem_card, refresh_seconds, sources
-from metrics.run_diff import diff_runs
 from metrics.runs import RunSource
+from metrics.runs.diff import diff_runs
 
 # plain option labels: a widget bound to the URL writes its displayed label there
 ALIGN = ("step", "fraction")

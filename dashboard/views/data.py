@@ -15,10 +15,11 @@ import streamlit as st
 
 from dashboard import cache
 from dashboard.data_commands import data_commands
-from dashboard.data_figures import DEAD_IOU, confusion_figure, iou_bars_figure
-from dashboard.figures import PLOT_CONFIG
+from dashboard.figures.data import DEAD_IOU, confusion_figure, iou_bars_figure
+from dashboard.figures.run import PLOT_CONFIG
 from dashboard.views.common import error_card, md, refuse_unknown_run, sources
-from metrics.data_report import (
+from metrics.errors import MetricsError
+from metrics.masks.data_report import (
     EVAL_FILE,
     LABELS_FILE,
     SavedAudit,
@@ -28,7 +29,6 @@ from metrics.data_report import (
     load_eval,
     report_path,
 )
-from metrics.errors import MetricsError
 from metrics.runs import RunSource
 
 T = TypeVar("T")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cache
-from dashboard.overview_table import STATUS_ORDER, filter_frame, overview_frame, with_age
+from dashboard.figures.overview import STATUS_ORDER, filter_frame, overview_frame, with_age
 from dashboard.views.common import (
     logdir,
     md,

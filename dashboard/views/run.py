@@ -11,11 +11,10 @@ import streamlit as st
 
 from dashboard import cache
 from dashboard.data_commands import DATA_FINDINGS, data_commands
-from dashboard.export import report_html, table_csv
-from dashboard.figures import PLOT_CONFIG, class_heatmap_figure, run_figure, trajectory_figure
-from dashboard.live import RunState
-from dashboard.overview_table import fact_rows
-from dashboard.prepare import RunPlot, class_iou, trajectory
+from dashboard.figures.export import report_html, table_csv
+from dashboard.figures.overview import fact_rows
+from dashboard.figures.prepare import RunPlot, class_iou, trajectory
+from dashboard.figures.run import PLOT_CONFIG, class_heatmap_figure, run_figure, trajectory_figure
 from dashboard.views.common import (
     badge,
     live_marker,
@@ -29,6 +28,7 @@ from dashboard.views.common import (
 from metrics.diagnosis import CHECK_ADVICE, Finding, RunDiagnosis
 from metrics.facts import RunFacts, export_advice
 from metrics.runs import RunSource
+from metrics.runs.live import RunState
 
 SMOOTHING_HELP = (
     "TensorBoard's exponential moving average of the training loss (same weight, same result). "

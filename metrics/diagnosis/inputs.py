@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from metrics.schema import AACC, IOU_PREFIX, LOSS, LR, MIOU
-from metrics.series import Steps, Values
+from metrics.stats.series import Steps, Values
 
 
 @dataclass(frozen=True)

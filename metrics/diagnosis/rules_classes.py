@@ -9,7 +9,7 @@ import numpy as np
 from metrics.diagnosis.config import DiagnosisConfig
 from metrics.diagnosis.findings import Finding
 from metrics.diagnosis.inputs import RunSeries
-from metrics.trends import noise_level
+from metrics.stats.trends import noise_level
 
 
 def dead_class(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:

@@ -9,8 +9,8 @@ import numpy as np
 from metrics.diagnosis.config import DiagnosisConfig
 from metrics.diagnosis.findings import Finding
 from metrics.diagnosis.inputs import RunSeries
-from metrics.smoothing import rolling_median
-from metrics.trends import MAD_TO_SD
+from metrics.stats.smoothing import rolling_median
+from metrics.stats.trends import MAD_TO_SD
 
 MIN_POINTS = 20
 

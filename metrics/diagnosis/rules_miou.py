@@ -13,7 +13,7 @@ from metrics.diagnosis.config import DiagnosisConfig
 from metrics.diagnosis.findings import Check, Finding
 from metrics.diagnosis.inputs import RunSeries, Series
 from metrics.diagnosis.rules_classes import majority_class
-from metrics.trends import Progress, noise_level, progress, trend
+from metrics.stats.trends import Progress, noise_level, progress, trend
 
 
 def miou_progress(rs: RunSeries, cfg: DiagnosisConfig) -> Progress | None:

@@ -1,4 +1,4 @@
-"""``facts_for_run``: find a run's logged config (by its files' formats) and read its facts.
+"""``facts_for_files``: find a run's logged config (by its files' formats) and read its facts.
 
 Only the first few MB of each file are read: frameworks print the config at the top.
 Files that are not metrics logs (``vis_data/config.py``, Detectron2's ``log.txt`` and
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from metrics.errors import LogReadError
 from metrics.facts import detectron2, hf, lightning, mmseg, paddleseg
 from metrics.facts.model import RunFacts, load_yaml
 from metrics.readers.source import open_source
 from metrics.readers.textutil import ANSI_RE, decode
-from metrics.runs import LogFile, Run
 
 HEAD_BYTES = 4 * 1024 * 1024
 
@@ -109,7 +109,18 @@ READERS: dict[str, Callable[[str], RunFacts | None]] = {
 _RANK = {name: i for i, name in enumerate(READERS)}
 
 
-def facts_for_files(files: Sequence[LogFile]) -> RunFacts | None:
+class LogFileRef(Protocol):
+    """What facts need to know of a run's log file (``metrics.runs.LogFile`` is one)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def format(self) -> str: ...
+    @property
+    def launch(self) -> str: ...
+
+
+def facts_for_files(files: Sequence[LogFileRef]) -> RunFacts | None:
     """Facts of the latest launch's config, from the best file that has one."""
     ordered = sorted(
         (f for f in files if f.format in READERS),
@@ -121,9 +132,3 @@ def facts_for_files(files: Sequence[LogFile]) -> RunFacts | None:
         if facts is not None:
             return facts
     return None
-
-
-def facts_for_run(run: Run) -> RunFacts:
-    """Facts of a run: from its logged config, completed by what its readers saw (``meta``)."""
-    facts = facts_for_files(run.files) or RunFacts()
-    return facts.filled_from(run.meta)

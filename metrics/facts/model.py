@@ -34,7 +34,7 @@ class RunFacts:
 
     ``crop_size`` and eval sizes are kept as the framework writes them; ``size_order`` says how
     to read them (``"wh"``: PaddleSeg, ``"hw"``: MMSegmentation, Detectron2). ``config`` is the
-    whole parsed config (nested), which ``metrics.run_diff`` compares; ``source`` names the file
+    whole parsed config (nested), which ``metrics.runs.diff`` compares; ``source`` names the file
     and block the facts came from.
     """
 

@@ -1,12 +1,11 @@
 """A run followed while it is written: one ``LogTailer`` per file, merged with ``merge_run``.
 
 ``LiveRun.refresh()`` costs one stat per file when nothing changed; when a file grew it reads
-only the new bytes. No Streamlit here: ``dashboard.cache`` keeps one ``LiveRun`` per run.
+only the new bytes. The dashboard keeps one ``LiveRun`` per run across reruns and sessions.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -15,11 +14,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from metrics.errors import LogReadError, MetricsError
-from metrics.facts import RunFacts, facts_for_run
+from metrics.facts import RunFacts
 from metrics.readers.registry import LogData, get_format
 from metrics.readers.source import open_source
-from metrics.runs import Run, RunSource, merge_run
-from metrics.tail import LogTailer
+from metrics.runs.discover import RunSource
+from metrics.runs.load import facts_for_run, with_facts
+from metrics.runs.merge import Run, merge_run
+from metrics.runs.tail import LogTailer
 
 #: A file unchanged for this long is treated as finished: its unterminated last line is read.
 FINAL_AFTER_S = 30.0
@@ -145,25 +146,9 @@ class LiveRun:
         resets = sum(t.resets for t in self._tailers.values())
         if self._facts is None or resets != self._facts_resets:
             self._facts, self._facts_resets = facts_for_run(run), resets
-        facts = self._facts
-        meta = {**run.meta, **facts.as_meta()}
-        return replace(run, updated=_newest(keys), facts=facts.to_dict(), meta=meta)
+        return replace(with_facts(run, self._facts), updated=_newest(keys))
 
 
 def _newest(keys: tuple[FileKey, ...]) -> float | None:
     times = [k[1] / 1e9 for k in keys if k[1] >= 0]
     return max(times) if times else None
-
-
-def age_text(seconds: float | None) -> str:
-    """'12 s ago', '4 min ago', '3 h ago', '2 d ago' (or 'never')."""
-    if seconds is None or not math.isfinite(seconds):
-        return "never"
-    s = int(seconds)
-    if s < 90:
-        return f"{s} s ago"
-    if s < 90 * 60:
-        return f"{s // 60} min ago"
-    if s < 36 * 3600:
-        return f"{s // 3600} h ago"
-    return f"{s // 86400} d ago"

@@ -2,7 +2,7 @@
 
 Everything here is pure: arrays in, floats or small frozen dataclasses out. The O(n²) statistics
 (Theil–Sen, Mann–Kendall) are meant for eval series or per-eval-interval means of a train series
-(see ``metrics.intervals``); ``trend`` buckets anything longer than ``max_points`` into means.
+(see ``metrics.stats.intervals``); ``trend`` buckets anything longer than ``max_points`` into means.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pymannkendall as mk
 from scipy import stats
 
 from metrics.errors import InputError
-from metrics.series import Mode, Values, bucket_means, finite, window
+from metrics.stats.series import Mode, Values, bucket_means, finite, window
 
 MAD_TO_SD = 1.4826  # 1/Φ⁻¹(3/4): a normal sample's MAD times this estimates its sd.
 

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from metrics.series import Values, as_series, finite
+from metrics.stats.series import Values, as_series, finite
 
 
 def interval_means(

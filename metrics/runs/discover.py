@@ -12,18 +12,15 @@ import hashlib
 import os
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import fsspec
-import pandas as pd
 
 from metrics.errors import LogReadError, MetricsError
-from metrics.readers.base import BadLine, Restart
-from metrics.readers.registry import SNIFF_BYTES, LogData, formats, read_log, sniff_format
+from metrics.readers.registry import SNIFF_BYTES, formats, sniff_format
 from metrics.readers.source import open_source
-from metrics.schema import concat_tables, constant_categorical, empty_table
 
 TIMESTAMP_RE = re.compile(r"\d{8}_\d{6}")
 # Folders that hold a run's files but do not name the run.
@@ -54,27 +51,6 @@ class RunSource:
     name: str
     path: str
     files: tuple[LogFile, ...]
-
-
-@dataclass(frozen=True)
-class Run:
-    """One run read in full: its tidy table and what the readers noticed."""
-
-    name: str
-    path: str
-    table: pd.DataFrame
-    files: tuple[LogFile, ...]
-    restarts: tuple[Restart, ...] = ()
-    bad_lines: tuple[tuple[str, BadLine], ...] = ()
-    meta: Mapping[str, Any] = field(default_factory=dict)
-    updated: float | None = None  # latest modification time of the run's files (epoch seconds)
-    #: What the logged config says (``metrics.facts.RunFacts.to_dict()``); empty when not read.
-    facts: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def format(self) -> str:
-        """The format of the run's preferred file."""
-        return min(self.files, key=lambda f: f.priority).format if self.files else ""
 
 
 def discover_runs(logdir: str, options: Mapping[str, Any] | None = None) -> list[RunSource]:
@@ -122,90 +98,6 @@ def discover_runs(logdir: str, options: Mapping[str, Any] | None = None) -> list
             path = prefix + (posixpath.join(root, run_dir) if run_dir != "." else root)
             runs.append(RunSource(name, path, tuple(group)))
     return runs
-
-
-def load_run(
-    source: RunSource, facts: bool = True, options: Mapping[str, Any] | None = None
-) -> Run:
-    """Read every file of a run and merge them into one tidy table.
-
-    ``options`` go to the readers (a column mapping, see ``metrics.settings``). With ``facts``,
-    the run's logged config is read too (``metrics.facts``): its facts go to ``Run.facts`` and
-    the ones the diagnosis uses (planned steps, classes, ignore index) into ``Run.meta``, where
-    the config wins over what the readers inferred.
-    """
-    datas = [
-        (f, read_log(f.path, format=f.format, run=source.name, options=options))
-        for f in source.files
-    ]
-    run = merge_run(source, datas)
-    mtimes = []
-    for f in source.files:
-        try:
-            mtimes.append(open_source(f.path).stat().mtime)
-        except LogReadError:
-            continue
-    if mtimes:
-        run = replace(run, updated=max(mtimes))
-    return with_facts(run) if facts else run
-
-
-def with_facts(run: Run) -> Run:
-    """The run with the facts of its logged config attached (see ``load_run``)."""
-    from metrics.facts import facts_for_run  # metrics.facts builds on this module
-
-    found = facts_for_run(run)
-    return replace(run, facts=found.to_dict(), meta={**run.meta, **found.as_meta()})
-
-
-def merge_run(source: RunSource, datas: Sequence[tuple[LogFile, LogData]]) -> Run:
-    """Merge files of one run: launches in time order, twins without double counting."""
-    by_launch: dict[str, list[tuple[LogFile, LogData]]] = {}
-    for f, d in datas:
-        by_launch.setdefault(f.launch, []).append((f, d))
-    tables = []
-    for launch in sorted(by_launch):
-        tables.append(_merge_twins(by_launch[launch]))
-    table = _resolve_launches(tables) if len(tables) > 1 else (tables[0] if tables else None)
-    if table is None:
-        table = empty_table()
-    table = table.assign(run=constant_categorical(source.name, len(table)))
-    restarts = tuple(r for _, d in datas for r in d.restarts)
-    bad = tuple((d.path, b) for _, d in datas for b in d.bad_lines)
-    meta: dict[str, Any] = {}
-    for _, d in sorted(datas, key=lambda fd: -fd[0].priority):
-        meta.update(d.meta)
-    return Run(source.name, source.path, table, source.files, restarts, bad, meta)
-
-
-def _merge_twins(group: Iterable[tuple[LogFile, LogData]]) -> pd.DataFrame:
-    """Files of one launch: each (split, metric) comes from the most preferred file having it."""
-    taken: set[tuple[str, str]] = set()
-    parts = []
-    for _f, d in sorted(group, key=lambda fd: fd[0].priority):
-        t = d.table
-        if t.empty:
-            continue
-        pairs = pd.MultiIndex.from_arrays([t["split"], t["metric"]])
-        present = {(str(a), str(b)) for a, b in pairs.unique()}
-        if taken:
-            t = t.loc[~pairs.isin(list(taken))]
-        taken |= present
-        parts.append(t)
-    return concat_tables(parts)
-
-
-def _resolve_launches(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Later launches preempt earlier records from their first step on (a resume or relaunch)."""
-    kept: list[pd.DataFrame] = []
-    for t in tables:
-        if t.empty:
-            continue
-        train = t["split"] == "train"
-        first = int(t.loc[train, "step"].min()) if train.any() else int(t["step"].min())
-        kept = [k.loc[k["step"] < first] for k in kept]
-        kept.append(t)
-    return concat_tables(kept)
 
 
 def _confinement(fs: Any, root: str) -> Callable[[str], bool]:

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 
-from dashboard.figures import BAD_COLOR, LOSS_COLOR, esc
+from dashboard.figures.run import BAD_COLOR, LOSS_COLOR, esc
 from metrics.diagnosis import DiagnosisConfig
 
 DEAD_IOU = DiagnosisConfig().dead_iou  # the diagnosis's own "dead class" threshold

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from metrics.label_tally import FIRST_FILES, LabelTally
+from metrics.masks.label_tally import FIRST_FILES, LabelTally
 
 __all__ = ["DOMINANT_SHARE", "RARE_SHARE", "Flag", "build_flags"]
 

@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.prepare import Bad, Curve, RunPlot
+from dashboard.figures.prepare import Bad, Curve, RunPlot
 from metrics.diagnosis import Finding
 
 LOSS_COLOR, MIOU_COLOR, LR_COLOR = "#1f77b4", "#d62728", "#7f7f7f"

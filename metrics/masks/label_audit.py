@@ -2,7 +2,7 @@
 
 Finds mechanically what is painful to find by eye: 0/255 binary masks, ids ≥ num_classes,
 RGB masks, JPEG masks, labels whose size differs from their image, classes that never appear,
-extreme imbalance (rules and thresholds in ``metrics.label_flags``). The folder is streamed:
+extreme imbalance (rules and thresholds in ``metrics.masks.label_flags``). The folder is streamed:
 memory stays flat whatever the number of files.
 """
 
@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from metrics.errors import InputError, MetricsError
-from metrics.folders import default_workers, index_folder, ordered_map, pair_folders
-from metrics.images import image_info, read_array, value_counts
-from metrics.label_flags import DOMINANT_SHARE, RARE_SHARE, Context, Flag, build_flags
-from metrics.label_tally import FileScan, LabelTally
+from metrics.masks.folders import default_workers, index_folder, ordered_map, pair_folders
+from metrics.masks.images import image_info, read_array, value_counts
+from metrics.masks.label_flags import DOMINANT_SHARE, RARE_SHARE, Context, Flag, build_flags
+from metrics.masks.label_tally import FileScan, LabelTally
 
 __all__ = ["ClassStat", "LabelAudit", "audit_labels"]
 

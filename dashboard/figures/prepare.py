@@ -1,7 +1,7 @@
 """Turn a run's tidy table into what its figures draw: smoothed at full resolution, then thinned.
 
 Pure (no Streamlit, no plotly): the dashboard caches the result per (files, smoothing) and the
-figure builders in ``dashboard.figures`` only lay it out.
+figure builders in ``dashboard.figures.run`` only lay it out.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from dashboard.downsample import MAX_POINTS, Thinned, thin
+from dashboard.figures.downsample import MAX_POINTS, Thinned, thin
 from metrics.diagnosis import Finding, RunDiagnosis
-from metrics.forecast import Forecast, forecast, saturating_curve
-from metrics.intervals import loss_vs_metric
 from metrics.schema import IOU_PREFIX, LOSS, LR, MIOU
-from metrics.smoothing import ema
+from metrics.stats.forecast import Forecast, forecast, saturating_curve
+from metrics.stats.intervals import loss_vs_metric
+from metrics.stats.smoothing import ema
 
 Floats = npt.NDArray[np.float64]
 EMPTY = np.empty(0, np.float64)

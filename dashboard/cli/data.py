@@ -1,8 +1,9 @@
 """``segwatch eval`` and ``segwatch labels``: check the data behind a stalled run.
 
-Thin: parse the arguments, call ``metrics.folder_eval`` / ``metrics.label_audit``, print a table
-or JSON. Exit codes: 0 clean, 1 when files had problems or flags were raised, 2 on a usage
-error (a ``MetricsError``: missing folder, no images, bad class-names file) — never a traceback.
+Thin: parse the arguments, call ``metrics.masks.folder_eval`` / ``metrics.masks.label_audit``,
+print a table or JSON. Exit codes: 0 clean, 1 when files had problems or flags were raised, 2 on
+a usage error (a ``MetricsError``: missing folder, no images, bad class-names file) — never a
+traceback.
 """
 
 from __future__ import annotations
@@ -16,19 +17,19 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from metrics.data_report import save_audit, save_eval
+from dashboard.cli.common import EXIT_FLAGGED, EXIT_OK, EXIT_USAGE
 from metrics.errors import MetricsError
-from metrics.folder_eval import (
+from metrics.masks.data_report import save_audit, save_eval
+from metrics.masks.folder_eval import (
     FileProblem,
     ImageEvaluation,
     SegEvaluation,
     evaluate_images,
     evaluate_segmentation,
 )
-from metrics.folders import read_class_names
-from metrics.label_audit import LabelAudit, audit_labels
+from metrics.masks.folders import read_class_names
+from metrics.masks.label_audit import LabelAudit, audit_labels
 
-EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
 PROGRESS_MIN_FILES = 20  # below this a progress bar is noise
 _SHOWN_PROBLEMS = 20
 

@@ -11,12 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.live import age_text
-from dashboard.prepare import best_point, metric_series
+from dashboard.figures.prepare import best_point, metric_series
 from metrics.diagnosis import RunDiagnosis
 from metrics.facts import FACT_KEYS, RunFacts
-from metrics.forecast import Forecast
 from metrics.schema import MIOU
+from metrics.stats.forecast import Forecast
 
 STATUS_ORDER = ("diverging", "overfitting", "stalled", "ok", "no_eval")
 BADGES = {
@@ -130,3 +129,17 @@ def fact_rows(facts: RunFacts | None) -> list[dict[str, str]]:
             text = value if isinstance(value, str) else json.dumps(value, default=str)
             rows.append({"fact": key, "value": text})
     return rows
+
+
+def age_text(seconds: float | None) -> str:
+    """'12 s ago', '4 min ago', '3 h ago', '2 d ago' (or 'never')."""
+    if seconds is None or not math.isfinite(seconds):
+        return "never"
+    s = int(seconds)
+    if s < 90:
+        return f"{s} s ago"
+    if s < 90 * 60:
+        return f"{s // 60} min ago"
+    if s < 36 * 3600:
+        return f"{s // 3600} h ago"
+    return f"{s // 86400} d ago"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from metrics.curvefit import Array, Params, fit_many, fit_one, model
 from metrics.errors import InputError
-from metrics.series import Values, finite
+from metrics.stats.curvefit import Array, Params, fit_many, fit_one, model
+from metrics.stats.series import Values, finite
 
 MIN_EVALS = 5
 

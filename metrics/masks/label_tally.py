@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from metrics.images import ImageInfo, ValueCounts
+from metrics.masks.images import ImageInfo, ValueCounts
 
 __all__ = ["FIRST_FILES", "FileScan", "Hits", "LabelTally"]
 

@@ -16,12 +16,12 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from dashboard.downsample import MAX_POINTS, Thinned, thin
-from dashboard.figures import esc
-from dashboard.prepare import best_point, metric_series
-from metrics.run_diff import RunDiff
+from dashboard.figures.downsample import MAX_POINTS, Thinned, thin
+from dashboard.figures.prepare import best_point, metric_series
+from dashboard.figures.run import esc
+from metrics.runs.diff import RunDiff
 from metrics.schema import LOSS, MIOU
-from metrics.smoothing import ema
+from metrics.stats.smoothing import ema
 
 Align = Literal["step", "fraction"]
 

@@ -1,5 +1,5 @@
 """``segwatch diff RUN_A RUN_B``: which config keys changed between two runs, and what it did to
-the best mIoU. Thin: read both runs, call ``metrics.run_diff.diff_runs``, print a table or JSON.
+the best mIoU. Thin: read both runs, call ``metrics.runs.diff.diff_runs``, print a table or JSON.
 Exit codes: 0 printed, 2 on a usage error (unreadable path, or a folder holding several runs)."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import sys
 import warnings
 from typing import Any
 
+from dashboard.cli.common import EXIT_OK, EXIT_USAGE
 from metrics.errors import MetricsError
-from metrics.facts import RunFacts, facts_for_run
-from metrics.run_diff import RunDiff, diff_runs
-from metrics.runs import Run, discover_runs, load_run
+from metrics.facts import RunFacts
+from metrics.runs import Run, discover_runs, facts_for_run, load_run
+from metrics.runs.diff import RunDiff, diff_runs
 
-EXIT_OK, EXIT_USAGE = 0, 2
 _WIDTH = 40  # longest value shown in a table cell
 
 

@@ -1,7 +1,7 @@
 """Evaluate a folder of predictions against a folder of ground truth, file by file, streamed.
 
-Segmentation: one confusion matrix summed over every pair (``metrics.miou``), scored once.
-Image-to-image: MSE and PSNR per image and overall (``metrics.pixel``). Files pair by name
+Segmentation: one confusion matrix summed over every pair (``metrics.masks.miou``), scored once.
+Image-to-image: MSE and PSNR per image and overall (``metrics.masks.pixel``). Files pair by name
 without suffix; a missing partner, a size mismatch, a colour mask or out-of-range labels is
 reported for that file (a ``FileProblem``) and the file is left out, never guessed at.
 """
@@ -17,10 +17,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metrics.errors import InputError, MetricsError
-from metrics.folders import default_workers, index_folder, ordered_map, pair_folders
-from metrics.images import ImageInfo, describe, read_array
-from metrics.miou import SegScores, confusion_matrix, scores
-from metrics.pixel import mse, psnr
+from metrics.masks.folders import default_workers, index_folder, ordered_map, pair_folders
+from metrics.masks.images import ImageInfo, describe, read_array
+from metrics.masks.miou import SegScores, confusion_matrix, scores
+from metrics.masks.pixel import mse, psnr
 
 __all__ = [
     "FileProblem",
@@ -169,7 +169,7 @@ def evaluate_images(
     """MSE and PSNR of each output image against its target, and over the whole folder.
 
     ``data_range`` defaults to the integer type's range when both files share it (255 for 8-bit
-    PNGs), else ``metrics.pixel`` infers it and refuses a 0–1 vs 0–255 pair.
+    PNGs), else ``metrics.masks.pixel`` infers it and refuses a 0–1 vs 0–255 pair.
     """
     items, problems = _pairs(pred_dir, gt_dir)
 

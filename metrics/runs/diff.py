@@ -1,7 +1,7 @@
 """What changed between two runs: config keys that differ, next to best mIoU and when it came.
 
 Pure functions over runs already read (``metrics.runs.load_run``) and their facts
-(``metrics.facts.facts_for_run``); ``segwatch diff`` and the Compare page both call ``diff_runs``.
+(``metrics.runs.facts_for_run``); ``segwatch diff`` and the Compare page both call ``diff_runs``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from metrics.facts.model import RunFacts
-from metrics.runs import Run
-from metrics.summary import RunSummary, summarize
+from metrics.runs.merge import Run
+from metrics.runs.summary import RunSummary, summarize
 
 _MISSING = "<absent>"
 
@@ -97,7 +97,7 @@ def config_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[ConfigCha
 
 
 def diff_runs(run_a: Run, facts_a: RunFacts, run_b: Run, facts_b: RunFacts) -> RunDiff:
-    """Config changes from A to B and each run's best mIoU (``metrics.summary.summarize``)."""
+    """Config changes from A to B and each run's best mIoU (``metrics.runs.summary.summarize``)."""
     sa = summarize(run_a.table, run_a.name, run_a.path, run_a.format)
     sb = summarize(run_b.table, run_b.name, run_b.path, run_b.format)
     compared = bool(facts_a.config) and bool(facts_b.config)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from metrics.errors import InputError, LogReadError
-from metrics.images import IMAGE_SUFFIXES
+from metrics.masks.images import IMAGE_SUFFIXES
 
 __all__ = [
     "FolderIndex",

@@ -25,10 +25,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metrics.errors import MetricsError
-from metrics.folder_eval import FileProblem, SegEvaluation
-from metrics.label_audit import ClassStat, LabelAudit
-from metrics.label_flags import Flag
-from metrics.miou import scores
+from metrics.masks.folder_eval import FileProblem, SegEvaluation
+from metrics.masks.label_audit import ClassStat, LabelAudit
+from metrics.masks.label_flags import Flag
+from metrics.masks.miou import scores
 
 __all__ = [
     "EVAL_FILE",

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from metrics.series import Values
+from metrics.stats.series import Values
 
 Params = tuple[float, float, float]
 Array = npt.NDArray[np.float64]

@@ -1,0 +1,104 @@
+"""``segwatch serve [LOGDIR]`` and ``segwatch demo``: the dashboard in a browser."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from dashboard.cli.common import EXIT_OK, EXIT_USAGE, add_column_flags, reader_options
+from metrics.errors import MetricsError
+from metrics.runs import discover_runs
+
+SAMPLE_LOGS = Path(__file__).resolve().parents[2] / "sample_logs"
+APP = Path(__file__).resolve().parents[1] / "app.py"
+
+
+def add_serve_commands(sub: Any) -> None:
+    """The ``serve`` and ``demo`` sub-commands."""
+    serve = sub.add_parser("serve", help="start the dashboard in a browser")
+    add_column_flags(serve)
+    serve.add_argument(
+        "logdir", nargs="?", default=None, help="folder of runs (default: bundled sample_logs/)"
+    )
+    serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    serve.add_argument("--config", help="settings file (default: LOGDIR/segwatch.toml)")
+    serve.set_defaults(func=_serve)
+    demo = sub.add_parser(
+        "demo", help="serve a run written in real time into a temporary folder (live mode)"
+    )
+    demo.add_argument("--port", type=int, default=8501)
+    demo.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    demo.add_argument(
+        "--interval", type=float, default=0.5, help="seconds between two log lines (default 0.5)"
+    )
+    demo.set_defaults(func=_demo)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    logdir = args.logdir or str(SAMPLE_LOGS)
+    if args.logdir is None and not SAMPLE_LOGS.is_dir():
+        print(
+            "segwatch: the bundled sample_logs/ folder is not here (segwatch was installed "
+            "without its source tree); give a folder: segwatch serve LOGDIR",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        discover_runs(logdir, reader_options(args, logdir))
+    except MetricsError as exc:
+        print(f"segwatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"segwatch: serving the runs under {logdir}")
+    print(f"segwatch: open http://{args.host}:{args.port} in a browser", flush=True)
+    if args.host == "127.0.0.1":
+        print("segwatch: bound to 127.0.0.1 (this machine only); use --host 0.0.0.0 to share")
+    from streamlit.web import cli as stcli
+
+    sys.argv = [
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless=true",
+        f"--server.port={args.port}",
+        f"--server.address={args.host}",
+        "--browser.gatherUsageStats=false",
+        "--",
+        "--logdir",
+        logdir,
+        *_forwarded(args),
+    ]
+    stcli.main()
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from dashboard.cli.demo import start_demo
+
+    folder = Path(tempfile.mkdtemp(prefix="segwatch-demo-"))
+    writer = start_demo(folder, interval_s=args.interval)
+    print(f"segwatch: demo runs in {folder}; live-run/ grows a line every {args.interval} s")
+    serve = argparse.Namespace(
+        logdir=str(folder), port=args.port, host=args.host, config=None, map=[],
+        step_column=None, percent=[],
+    )  # fmt: skip
+    code = _serve(serve)
+    writer.stop_event.set()
+    return code
+
+
+def _forwarded(args: argparse.Namespace) -> list[str]:
+    """The serve flags the app itself reads (after ``--``)."""
+    out = ["--config", args.config] if args.config else []
+    out += [a for m in args.map for a in ("--map", m)]
+    out += ["--step-column", args.step_column] if args.step_column else []
+    out += [a for m in args.percent for a in ("--percent", m)]
+    return out

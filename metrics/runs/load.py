@@ -1,0 +1,52 @@
+"""Read a discovered run in full: every file, merged, with the facts of its logged config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from metrics.errors import LogReadError
+from metrics.facts import RunFacts, facts_for_files
+from metrics.readers.registry import read_log
+from metrics.readers.source import open_source
+from metrics.runs.discover import RunSource
+from metrics.runs.merge import Run, merge_run
+
+
+def load_run(
+    source: RunSource, facts: bool = True, options: Mapping[str, Any] | None = None
+) -> Run:
+    """Read every file of a run and merge them into one tidy table.
+
+    ``options`` go to the readers (a column mapping, see ``metrics.settings``). With ``facts``,
+    the run's logged config is read too (``metrics.facts``): its facts go to ``Run.facts`` and
+    the ones the diagnosis uses (planned steps, classes, ignore index) into ``Run.meta``, where
+    the config wins over what the readers inferred.
+    """
+    datas = [
+        (f, read_log(f.path, format=f.format, run=source.name, options=options))
+        for f in source.files
+    ]
+    run = merge_run(source, datas)
+    mtimes = []
+    for f in source.files:
+        try:
+            mtimes.append(open_source(f.path).stat().mtime)
+        except LogReadError:
+            continue
+    if mtimes:
+        run = replace(run, updated=max(mtimes))
+    return with_facts(run) if facts else run
+
+
+def facts_for_run(run: Run) -> RunFacts:
+    """Facts of a run: from its logged config, completed by what its readers saw (``meta``)."""
+    facts = facts_for_files(run.files) or RunFacts()
+    return facts.filled_from(run.meta)
+
+
+def with_facts(run: Run, facts: RunFacts | None = None) -> Run:
+    """The run with the facts of its logged config attached (see ``load_run``)."""
+    found = facts_for_run(run) if facts is None else facts
+    return replace(run, facts=found.to_dict(), meta={**run.meta, **found.as_meta()})
