@@ -8,27 +8,48 @@ the validation mIoU decides.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
 from metrics.diagnosis.config import DiagnosisConfig, load_config
-from metrics.diagnosis.findings import CHECK_ADVICE, Finding, RunDiagnosis, verdict
+from metrics.diagnosis.findings import (
+    CHECK_ADVICE,
+    CODES,
+    STATUS_MEANING,
+    STATUS_ORDER,
+    Finding,
+    FindingCode,
+    RunDiagnosis,
+    verdict,
+)
 from metrics.diagnosis.inputs import RunSeries
-from metrics.diagnosis.rules_classes import absent_classes, dead_class, majority_class
+from metrics.diagnosis.rules_classes import (
+    absent_classes,
+    broken_eval,
+    dead_class,
+    majority_class,
+)
 from metrics.diagnosis.rules_loss import loss_explosion, loss_nonfinite, uniform_prediction
 from metrics.diagnosis.rules_miou import (
     loss_flat_miou_rising,
     lr_exhausted,
+    miou_collapse,
     miou_plateau,
     overfitting,
+    still_improving,
 )
-from metrics.diagnosis.rules_process import stuck_process
+from metrics.diagnosis.rules_process import lifecycle, no_eval, stuck_process
 
 __all__ = [
     "CHECK_ADVICE",
+    "CODES",
+    "STATUS_MEANING",
+    "STATUS_ORDER",
     "DiagnosisConfig",
     "Finding",
+    "FindingCode",
     "RunDiagnosis",
     "RunSeries",
     "diagnose",
@@ -39,14 +60,46 @@ __all__ = [
 RULES = (
     loss_nonfinite,
     loss_explosion,
+    miou_collapse,
+    broken_eval,
     uniform_prediction,
     overfitting,
     miou_plateau,
+    still_improving,
     lr_exhausted,
     dead_class,
     majority_class,
     absent_classes,
     loss_flat_miou_rising,
+    stuck_process,
+)
+#: Findings that follow from a divergence when they concern the steps after it.
+CONSEQUENCES = frozenset(
+    {
+        "miou_plateau",
+        "converged",
+        "still_improving",
+        "lr_exhausted",
+        "overfitting",
+        "dead_class",
+        "majority_class",
+        "absent_classes",
+        "uniform_prediction",
+        "loss_flat_miou_rising",
+        "loss_spikes",
+    }
+)
+#: Findings about the mIoU trend: meaningless when the evaluation is broken.
+MIOU_TREND = frozenset(
+    {"miou_plateau", "converged", "still_improving", "lr_exhausted", "loss_flat_miou_rising"}
+)
+#: A run's format name → the framework whose evaluation settings ``no_eval`` explains.
+FAMILIES = (
+    ("paddleseg", "paddleseg"),
+    ("mmseg", "mmseg"),
+    ("detectron2", "detectron2"),
+    ("hf", "hf"),
+    ("lightning", "lightning"),
 )
 
 
@@ -57,18 +110,43 @@ def diagnose_table(
     updated: float | None = None,
     config: DiagnosisConfig | None = None,
     now: float | None = None,
+    format: str | None = None,
 ) -> RunDiagnosis:
     """Diagnose one run given its tidy table, what its logs say (``meta``) and its mtime."""
     cfg = config or DiagnosisConfig()
     rs = RunSeries.from_table(table, meta, updated)
+    rs = replace(rs, life=lifecycle(rs, cfg, now))
     findings: list[Finding] = []
     for rule in RULES:
         findings.extend(rule(rs, cfg))
-    findings.extend(stuck_process(rs, cfg, now))
+    family = next((fam for prefix, fam in FAMILIES if (format or "").startswith(prefix)), None)
+    findings.extend(no_eval(rs, cfg, family))
     codes = {f.code for f in findings}
     if "overfitting" in codes:  # a drop beyond noise is the sharper verdict than a plateau
-        findings = [f for f in findings if f.code != "miou_plateau"]
-    return verdict(findings, has_eval=len(rs.miou.finite) > 0)
+        findings = [f for f in findings if f.code not in ("miou_plateau", "converged")]
+    if "broken_eval" in codes:  # an evaluation that cannot measure the model has no trend
+        findings = [f for f in findings if f.code not in MIOU_TREND]
+    return verdict(root_cause_first(findings))
+
+
+def root_cause_first(findings: list[Finding]) -> list[Finding]:
+    """Fold what follows from a divergence into it: plateaus, dead classes and the like after
+    the step it began are consequences, not separate causes (listed in its evidence)."""
+    diverging = [f for f in findings if f.status == "diverging"]
+    if not diverging:
+        return findings
+    cause = min(diverging, key=lambda f: f.steps[0] if f.steps else 0)
+    start = cause.steps[0] if cause.steps else 0
+    folded = [
+        f for f in findings
+        if f.code in CONSEQUENCES and (f.steps is None or f.steps[1] >= start)
+    ]  # fmt: skip
+    if not folded:
+        return findings
+    kept = [f for f in findings if f not in folded and f is not cause]
+    consequences = sorted({f.code for f in folded})
+    cause = replace(cause, evidence={**cause.evidence, "consequences": consequences})
+    return [cause, *kept]
 
 
 def diagnose(
@@ -81,4 +159,5 @@ def diagnose(
         updated=getattr(run, "updated", None),
         config=config,
         now=now,
+        format=getattr(run, "format", None),
     )

@@ -1,4 +1,9 @@
-"""What a diagnosis says: findings with their evidence and the checks to try, and a status."""
+"""What a diagnosis says: findings with their evidence and the checks to try, and a status.
+
+Every finding code is declared once, next to the rule that emits it, as a ``FindingCode``: its
+severity and the run status it implies. ``CODES`` collects them (the README's table of codes
+is checked against it); the status of a run is the worst status its findings imply.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,42 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Severity = Literal["info", "warning", "critical"]
-Status = Literal["diverging", "overfitting", "stalled", "ok", "no_eval"]
+Status = Literal[
+    "diverging",
+    "broken_eval",
+    "overfitting",
+    "stalled",
+    "stopped",
+    "attention",
+    "no_eval",
+    "converged",
+    "ok",
+]
+#: Worst first: a run's status is the first of these that one of its findings implies.
+STATUS_ORDER: tuple[Status, ...] = (
+    "diverging",
+    "broken_eval",
+    "overfitting",
+    "stalled",
+    "stopped",
+    "attention",
+    "no_eval",
+    "converged",
+    "ok",
+)
+#: What each status means (README and the dashboard's legend).
+STATUS_MEANING: Mapping[Status, str] = {
+    "diverging": "the loss went non-finite or exploded, or mIoU collapsed after a good peak",
+    "broken_eval": "the evaluation cannot measure the model (e.g. a class is never in the "
+    "validation labels and mIoU is 100 % from the rest)",
+    "overfitting": "val mIoU fell from its best beyond noise while the train loss kept falling",
+    "stalled": "still training, but mIoU no longer gains beyond its noise",
+    "stopped": "stopped writing before its planned last step",
+    "attention": "training looks sound, but a warning needs a look (a dead class, spikes …)",
+    "no_eval": "no validation mIoU: only the loss could be checked",
+    "converged": "finished; its last part added nothing beyond noise",
+    "ok": "nothing needs attention",
+}
 Check = Literal[
     "learning_rate",
     "augmentation",
@@ -48,6 +88,7 @@ class Finding:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     checks: tuple[Check, ...] = ()
     steps: tuple[int, int] | None = None  # the step range the finding concerns
+    status: Status | None = None  # the run status this finding implies, if any
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -57,16 +98,45 @@ class Finding:
         return out
 
 
+@dataclass(frozen=True)
+class FindingCode:
+    """A finding code as its rule declares it: severity, implied status, a line for the README."""
+
+    code: str
+    severity: Severity
+    status: Status | None
+    when: str
+
+    def __post_init__(self) -> None:
+        CODES[self.code] = self
+
+    def __call__(
+        self,
+        message: str,
+        evidence: Mapping[str, Any] | None = None,
+        checks: tuple[Check, ...] = (),
+        steps: tuple[int, int] | None = None,
+        *,
+        severity: Severity | None = None,
+        status: Status | None = None,
+    ) -> Finding:
+        """A finding of this code (``severity``/``status`` override the declared ones)."""
+        return Finding(
+            self.code,
+            severity or self.severity,
+            message,
+            dict(evidence or {}),
+            checks,
+            steps,
+            status or self.status,
+        )
+
+
+#: Every finding code, filled as the rule modules declare theirs.
+CODES: dict[str, FindingCode] = {}
+
 _SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
-_STATUS_OF: dict[str, Status] = {
-    "loss_nonfinite": "diverging",
-    "loss_explosion": "diverging",
-    "overfitting": "overfitting",
-    "miou_plateau": "stalled",
-    "lr_exhausted": "stalled",
-    "uniform_prediction": "stalled",
-}
-_STATUS_RANK: dict[Status, int] = {"diverging": 0, "overfitting": 1, "stalled": 2, "ok": 3}
+_STATUS_RANK = {s: i for i, s in enumerate(STATUS_ORDER)}
 
 
 @dataclass(frozen=True)
@@ -85,15 +155,18 @@ class RunDiagnosis:
         return {"status": self.status, "findings": [f.to_dict() for f in self.findings]}
 
 
-def verdict(findings: list[Finding], has_eval: bool) -> RunDiagnosis:
-    """Order findings by severity and derive the status (diverging > overfitting > stalled > ok)."""
-    ordered = tuple(sorted(findings, key=lambda f: _SEVERITY_RANK[f.severity]))
-    statuses = [_STATUS_OF[f.code] for f in findings if f.code in _STATUS_OF]
-    status: Status = "ok"
-    if statuses:
-        status = min(statuses, key=lambda s: _STATUS_RANK[s])
-    elif not has_eval:
-        status = "no_eval"
-    if status == "ok" and not has_eval:
-        status = "no_eval"
-    return RunDiagnosis(status, ordered)
+def verdict(findings: list[Finding]) -> RunDiagnosis:
+    """Order findings by severity and take the worst status they imply (else ``ok``).
+
+    A warning or critical finding never leaves a run ``ok``: without a status of its own it
+    makes an otherwise ``ok`` run ``attention``.
+    """
+    ordered = sorted(
+        findings,
+        key=lambda f: (_SEVERITY_RANK[f.severity], _STATUS_RANK[f.status or "ok"]),
+    )
+    implied: list[Status] = [f.status for f in findings if f.status is not None]
+    status: Status = min(implied, key=_STATUS_RANK.__getitem__, default="ok")
+    if status == "ok" and any(f.severity != "info" for f in findings):
+        status = "attention"
+    return RunDiagnosis(status, tuple(ordered))

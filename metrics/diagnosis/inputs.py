@@ -38,6 +38,22 @@ EMPTY = Series(np.empty(0, np.int64), np.empty(0, np.float64))
 
 
 @dataclass(frozen=True)
+class Lifecycle:
+    """Where a run is in its life: still written, finished, or stopped short of its plan."""
+
+    live: bool  # its files changed recently (or nothing says otherwise)
+    finished: bool  # reached its planned steps, says it ended, or is no longer written
+    why: str = ""  # what says so, for messages ("reached its 20000 planned steps")
+    silent_s: float | None = None  # since its files last changed
+    stamp_age_s: float | None = None  # since the log's own last time stamp
+    limit_s: float = 0.0  # silence after which a run counts as no longer written
+
+
+#: Nothing known: judged as a run still training.
+UNKNOWN_LIFE = Lifecycle(live=True, finished=False)
+
+
+@dataclass(frozen=True)
 class RunSeries:
     """What the rules need: mIoU, losses, lr, aAcc, per-class IoU and a few run facts."""
 
@@ -52,6 +68,10 @@ class RunSeries:
     last_step: int | None
     updated: float | None  # when the run's files last changed (seconds since the epoch)
     wall_times: Values = field(default_factory=lambda: np.empty(0))
+    ended: bool = False  # the log says training ended (HF's train summary, Detectron2's final test)
+    ignore_index: int | None = None
+    class_names: tuple[str, ...] = ()
+    life: Lifecycle = UNKNOWN_LIFE  # set by ``diagnose_table`` (it depends on the clock)
 
     @staticmethod
     def from_table(
@@ -89,4 +109,19 @@ class RunSeries:
             last_step=int(table["step"].max()) if len(table) else None,
             updated=updated if updated is not None and math.isfinite(updated) else None,
             wall_times=walls[np.isfinite(walls)],
+            ended=bool(meta.get("train_summary") or meta.get("ended")),
+            ignore_index=_int_or_none(meta.get("ignore_index")),
+            class_names=tuple(str(n) for n in meta.get("class_names") or ()),
         )
+
+    @property
+    def last_wall(self) -> float | None:
+        """The log's own latest time stamp (seconds since the epoch), if it has any."""
+        return float(self.wall_times.max()) if len(self.wall_times) else None
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None

@@ -7,9 +7,28 @@ import math
 import numpy as np
 
 from metrics.diagnosis.config import DiagnosisConfig
-from metrics.diagnosis.findings import Finding
+from metrics.diagnosis.findings import Finding, FindingCode
 from metrics.diagnosis.inputs import RunSeries
 from metrics.stats.trends import noise_level
+
+DEAD_CLASS = FindingCode(
+    "dead_class",
+    "warning",
+    None,
+    "a class has IoU ≈ 0 at each of the last evals (named)",
+)
+MAJORITY = FindingCode(
+    "majority_class",
+    "warning",
+    None,
+    "pixel accuracy high while mIoU ≈ aAcc / C (info when the run recovered)",
+)
+ABSENT = FindingCode(
+    "absent_classes",
+    "info",
+    None,
+    "mIoU jumped because the number of classes it averages changed",
+)
 
 
 def dead_class(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
@@ -24,9 +43,7 @@ def dead_class(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     names = ", ".join(repr(n) for n, _, _ in dead)
     plural = "Classes" if len(dead) > 1 else "Class"
     return [
-        Finding(
-            "dead_class",
-            "warning",
+        DEAD_CLASS(
             f"{plural} {names} had IoU ≤ {cfg.dead_iou:g} at each of the last {cfg.dead_evals} "
             "evaluations: the model never gets them right.",
             {"classes": [n for n, _, _ in dead], "evals": cfg.dead_evals, "max_iou": cfg.dead_iou},
@@ -76,9 +93,7 @@ def majority_class(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     step, aacc, miou, c = flagged[-1]
     if flagged[-1][0] == last_step:
         return [
-            Finding(
-                "majority_class",
-                "warning",
+            MAJORITY(
                 f"Pixel accuracy is {aacc:.3f} but mIoU only {miou:.3f} (≈ aAcc / {c}): the model "
                 "predicts the majority class almost everywhere.",
                 {"aacc": aacc, "miou": miou, "classes": c, "evals_flagged": len(flagged)},
@@ -88,9 +103,7 @@ def majority_class(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
         ]
     recovered = next(h[0] for h in hits if h[0] > step and h[1] < 0)
     return [
-        Finding(
-            "majority_class",
-            "info",
+        MAJORITY(
             f"The run started by predicting only the majority class (aAcc {flagged[0][1]:.3f}, "
             f"mIoU {flagged[0][2]:.3f} at step {flagged[0][0]}) and recovered by step "
             f"{recovered}.",
@@ -101,6 +114,7 @@ def majority_class(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
             },
             ("class_balance",),
             (flagged[0][0], recovered),
+            severity="info",
         )
     ]
 
@@ -120,9 +134,7 @@ def absent_classes(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
         jump = float(m.values[i] - m.values[i - 1])
         if n and prev and n != prev and abs(jump) > margin:
             out.append(
-                Finding(
-                    "absent_classes",
-                    "info",
+                ABSENT(
                     f"mIoU moved by {jump:+.4f} at step {int(m.steps[i])} while the number of "
                     f"classes it averages changed from {prev} to {n}: part of the jump is the "
                     "class count, not learning.",
@@ -138,3 +150,82 @@ def absent_classes(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
             )
         prev = n or prev
     return out
+
+
+BROKEN_EVAL = FindingCode(
+    "broken_eval",
+    "critical",
+    "broken_eval",
+    "the evaluation cannot measure the model: mIoU ≥ 0.99 while a class is NaN, or no more than "
+    "one class is ever counted (names the classes; labels first)",
+)
+NEVER_EVALUATED = FindingCode(
+    "class_never_evaluated",
+    "warning",
+    None,
+    "a class is NaN (absent from labels and predictions) at every eval: mIoU averages the "
+    "others only (the ignore class excepted)",
+)
+#: Names a dataset gives its ignore class; NaN at every eval is right for them.
+IGNORE_NAMES = frozenset({"unlabeled", "unlabelled", "ignore", "ignored", "void", "dontcare"})
+
+
+def broken_eval(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
+    """Classes never present in the validation set, and evaluations they make meaningless."""
+    m = rs.miou.finite
+    if not rs.class_iou or not len(m):
+        return []
+    ignored = _ignore_class(rs)
+    never = sorted(
+        name
+        for name, s in rs.class_iou.items()
+        if len(s) and name != ignored and name.lower() not in IGNORE_NAMES
+        and not np.isfinite(s.values).any()
+    )  # fmt: skip
+    counted = [n for n, s in rs.class_iou.items() if np.isfinite(s.values).any()]
+    last_nan = sorted(
+        n for n, s in rs.class_iou.items() if len(s) and not math.isfinite(float(s.values[-1]))
+    )
+    last_miou = float(m.values[-1])
+    degenerate = (last_miou >= 0.99 and last_nan) or (never and len(counted) <= 1)
+    if not never and not degenerate:
+        return []
+    names = never or last_nan
+    listed = ", ".join(repr(n) for n in names)
+    evidence = {
+        "classes": names,
+        "classes_counted": len(counted),
+        "classes_logged": len(rs.class_iou),
+        "last_miou": last_miou,
+        "ignore_class": ignored,
+    }
+    steps = (int(m.steps[0]), int(m.steps[-1]))
+    if degenerate:
+        return [
+            BROKEN_EVAL(
+                f"The evaluation is broken: class {listed} is NaN at "
+                f"{'every' if never else 'the last'} evaluation (absent from the validation "
+                f"labels and the predictions), so mIoU {last_miou:.4f} averages only "
+                f"{len(counted)} class(es). Check the label values and the class mapping "
+                "(`segwatch labels GT_DIR --num-classes N`).",
+                evidence,
+                ("labels", "data_pipeline"),
+                steps,
+            )
+        ]
+    return [
+        NEVER_EVALUATED(
+            f"Class {listed} never occurs in the validation set (NaN at every evaluation): "
+            f"mIoU averages {len(counted)} of {len(rs.class_iou)} classes and says nothing "
+            "about it. Check the class mapping or add images with it to the validation split.",
+            evidence,
+            ("labels",),
+            steps,
+        )
+    ]
+
+
+def _ignore_class(rs: RunSeries) -> str | None:
+    """The class name of the ignore index, when the run's classes include it."""
+    i, names = rs.ignore_index, rs.class_names
+    return names[i] if i is not None and 0 <= i < len(names) else None

@@ -7,12 +7,38 @@ import math
 import numpy as np
 
 from metrics.diagnosis.config import DiagnosisConfig
-from metrics.diagnosis.findings import Finding
+from metrics.diagnosis.findings import Finding, FindingCode
 from metrics.diagnosis.inputs import RunSeries
 from metrics.stats.smoothing import rolling_median
 from metrics.stats.trends import MAD_TO_SD
 
 MIN_POINTS = 20
+
+NONFINITE = FindingCode(
+    "loss_nonfinite",
+    "critical",
+    "diverging",
+    "the training loss became NaN or ±inf",
+)
+EXPLOSION = FindingCode(
+    "loss_explosion",
+    "critical",
+    "diverging",
+    "the smoothed loss climbed back above its minimum + `explode_fraction` of its descent "
+    "(measured against the loss's scale before its minimum)",
+)
+SPIKES = FindingCode(
+    "loss_spikes",
+    "warning",
+    None,
+    "repeated spikes more than `spike_z` robust sds above the rolling median",
+)
+UNIFORM = FindingCode(
+    "uniform_prediction",
+    "critical",
+    "stalled",
+    "the loss sits at ln(number of classes): equal odds for every class",
+)
 
 
 def loss_nonfinite(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
@@ -26,9 +52,7 @@ def loss_nonfinite(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     finite_before = v[: int(np.argmax(bad))]
     last_ok = float(finite_before[-1]) if len(finite_before) else math.nan
     return [
-        Finding(
-            "loss_nonfinite",
-            "critical",
+        NONFINITE(
             f"The training loss became {' and '.join(kinds)} at step {first} "
             f"({int(bad.sum())} of {len(v)} logged values are not finite).",
             {"first_step": first, "count": int(bad.sum()), "last_finite_loss": last_ok},
@@ -54,7 +78,10 @@ def loss_explosion(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     low = float(smooth[i_min])
     now = float(np.median(smooth[-head:]))
     descent = start - low
-    spikes, sd = _spikes(v, smooth, cfg.spike_z)
+    # the loss's own point-to-point scale, taken before its minimum: a blow-up after it
+    # must not widen the yardstick it is measured with
+    before = slice(0, max(i_min + 1, 2 * w))
+    spikes, sd = _spikes(v, smooth, cfg.spike_z, _robust_sd(v[before] - smooth[before]))
     late = spikes[spikes >= len(v) // 2]
     evidence = {
         "start_loss": start,
@@ -70,9 +97,7 @@ def loss_explosion(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     if came_down and i_min < len(v) - head and now > low + cfg.explode_fraction * descent:
         lost = (now - low) / descent
         return [
-            Finding(
-                "loss_explosion",
-                "critical",
+            EXPLOSION(
                 f"The smoothed training loss climbed from its minimum {low:.4g} (step "
                 f"{int(s.steps[i_min])}) back to {now:.4g}, undoing {lost:.0%} of its descent.",
                 {**evidence, "fraction_of_descent_lost": lost},
@@ -83,9 +108,7 @@ def loss_explosion(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     if len(late) >= 3:
         first = int(s.steps[late[0]])
         return [
-            Finding(
-                "loss_spikes",
-                "warning",
+            SPIKES(
                 f"The training loss spiked {len(late)} times more than {cfg.spike_z:g} robust "
                 f"standard deviations above its running median since step {first}.",
                 evidence,
@@ -96,13 +119,15 @@ def loss_explosion(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     return []
 
 
-def _spikes(v: np.ndarray, smooth: np.ndarray, z: float) -> tuple[np.ndarray, float]:
-    """Indices of points more than ``z`` robust sds above the rolling median; that sd."""
-    resid = v - smooth
-    sd = MAD_TO_SD * float(np.median(np.abs(resid - np.median(resid))))
+def _robust_sd(resid: np.ndarray) -> float:
+    return MAD_TO_SD * float(np.median(np.abs(resid - np.median(resid)))) if len(resid) else 0.0
+
+
+def _spikes(v: np.ndarray, smooth: np.ndarray, z: float, sd: float) -> tuple[np.ndarray, float]:
+    """Indices of points more than ``z`` sds (``sd``) above the rolling median; that sd."""
     if sd <= 0:
         return np.empty(0, np.int64), 0.0
-    return np.flatnonzero(resid / sd > z), sd
+    return np.flatnonzero((v - smooth) / sd > z), sd
 
 
 def uniform_prediction(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
@@ -119,9 +144,7 @@ def uniform_prediction(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
         return []
     start = int(s.steps[-len(tail)])
     return [
-        Finding(
-            "uniform_prediction",
-            "critical",
+        UNIFORM(
             f"The training loss has stayed at {recent:.4g}, the ln({c}) = {level:.4g} of "
             "predicting every class with equal odds: the model is not learning anything.",
             {"recent_loss": recent, "ln_classes": level, "num_classes": c, "spread": spread},

@@ -10,10 +10,35 @@ import math
 import numpy as np
 
 from metrics.diagnosis.config import DiagnosisConfig
-from metrics.diagnosis.findings import Check, Finding
+from metrics.diagnosis.findings import Check, Finding, FindingCode
 from metrics.diagnosis.inputs import RunSeries, Series
 from metrics.diagnosis.rules_classes import majority_class
-from metrics.stats.trends import Progress, noise_level, progress, trend
+from metrics.stats.trends import Progress, Span, noise_level, progress, trend
+
+LONGER_SCHEDULE = 0.25  # the longer schedule a still-improving finished run is forecast for
+COLLAPSE_SHARE = 0.25  # mIoU below this share of a clear best is a collapse
+LR_HIGH_SHARE = 0.5  # an lr at this share of its peak or more is still high
+
+LR_EXHAUSTED = FindingCode(
+    "lr_exhausted",
+    "warning",
+    None,
+    "the lr sat at its floor (or got there before half the run) and mIoU did not gain beyond "
+    "noise since (stalled while training)",
+)
+OVERFITTING = FindingCode(
+    "overfitting",
+    "warning",
+    "overfitting",
+    "val mIoU fell below its best by more than noise while the train loss kept falling; names "
+    "the checkpoint to keep",
+)
+FLAT_LOSS_RISING_MIOU = FindingCode(
+    "loss_flat_miou_rising",
+    "info",
+    None,
+    "the loss shows no trend but mIoU still improves: keep training",
+)
 
 
 def miou_progress(rs: RunSeries, cfg: DiagnosisConfig) -> Progress | None:
@@ -54,25 +79,69 @@ def lr_floor_step(rs: RunSeries, cfg: DiagnosisConfig) -> tuple[int | None, floa
     return int(lr.steps[first]), float(lr.values[-1]), peak
 
 
+PLATEAU = FindingCode(
+    "miou_plateau",
+    "warning",
+    "stalled",
+    "still training, and neither the last `window` evals nor the last third of the run gain "
+    "beyond the run's own noise",
+)
+CONVERGED = FindingCode(
+    "converged",
+    "info",
+    "converged",
+    "finished, and its last evals gained nothing beyond noise: from which step, and what share "
+    "of the schedule added nothing",
+)
+STILL_IMPROVING = FindingCode(
+    "still_improving",
+    "info",
+    None,
+    "finished while mIoU still gained beyond noise: the forecast gain of a longer schedule",
+)
+COLLAPSE = FindingCode(
+    "miou_collapse",
+    "critical",
+    "diverging",
+    "val mIoU fell below a quarter of a clear best and stayed there",
+)
+
+
+def _spans_text(p: Progress) -> str:
+    """'+0.0051 over the last 5 evals (steps a–b) and +0.0123 over the last 12'."""
+    parts = [f"{sp.gain:+.4f} over the last {sp.evals} evaluations" for sp in p.spans]
+    first = p.spans[0]
+    return " and ".join(parts) + f" (steps {first.start_step}–{first.end_step})"
+
+
 def miou_plateau(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
-    """No gain beyond the run's own noise over the last evals: stalled."""
+    """No span of recent evals gains beyond noise: stalled while training, converged when done."""
     p = miou_progress(rs, cfg)
     if p is None or p.status not in ("plateau", "worsening"):
         return []
     m = rs.miou.finite
-    w0 = int(m.steps[-p.window])
-    end = int(m.steps[-1])
+    flat = _flat_since(p)
+    w0, end = flat.start_step, int(m.steps[-1])
     t = trend(m.steps[-p.window :], m.values[-p.window :])
     loss_dir, _loss_p = loss_direction(rs, w0, end)
     floor_step, last_lr, peak_lr = lr_floor_step(rs, cfg)
     at_floor = floor_step is not None and floor_step <= w0
-    checks = _plateau_checks(rs, cfg, loss_dir, at_floor)
+    checks = _plateau_checks(rs, cfg, loss_dir, at_floor, _lr_high(rs))
     evidence = {
         "window_evals": p.window,
         "window_steps": [w0, end],
         "gain": p.gain,
         "noise": p.noise,
         "threshold": p.threshold,
+        "spans": [
+            {
+                "evals": sp.evals,
+                "steps": [sp.start_step, sp.end_step],
+                "gain": sp.gain,
+                "threshold": sp.threshold,
+            }
+            for sp in p.spans
+        ],
         "slope_per_1k_steps": t.slope * 1000,
         "slope_ci_per_1k_steps": [t.slope_low * 1000, t.slope_high * 1000],
         "mann_kendall_p": t.mk_p,
@@ -89,12 +158,27 @@ def miou_plateau(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
         "without generalising better)",
         "flat": " and the training loss is flat too",
     }.get(loss_dir, "")
+    noise = (
+        f"the run's eval-to-eval noise is ±{p.noise:.4f}, so only a gain beyond "
+        f"{p.threshold:+.4f} would be real"
+    )
+    if rs.life.finished:
+        total = rs.planned_steps or end
+        share = max(0.0, (end - w0) / total) if total else 0.0
+        evidence.update({"flat_from_step": w0, "share_of_schedule_flat": share})
+        return [
+            CONVERGED(
+                f"Converged: from step {w0} on, the last {share:.0%} of the schedule added "
+                f"nothing beyond noise ({_spans_text(p)}; {noise}){why}. Best "
+                f"{p.best.value:.4f} at step {p.best.step}.",
+                {**evidence, "finished_because": rs.life.why},
+                checks,
+                (w0, end),
+            )
+        ]
     return [
-        Finding(
-            "miou_plateau",
-            "warning",
-            f"Validation mIoU gained {p.gain:+.4f} over the last {p.window} evaluations "
-            f"(steps {w0}–{end}), within the run's own noise of ±{p.threshold:.4f}{why}.",
+        PLATEAU(
+            f"Validation mIoU gained {_spans_text(p)}; {noise}{why}.",
             evidence,
             checks,
             (w0, end),
@@ -102,8 +186,94 @@ def miou_plateau(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     ]
 
 
+def _flat_since(p: Progress) -> Span:
+    """The longest judged span that shows no significant gain (the plateau's extent)."""
+    flat = [sp for sp in p.spans if not sp.significant]
+    return max(flat, key=lambda sp: sp.evals) if flat else p.spans[0]
+
+
+def still_improving(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
+    """A finished run whose mIoU still rose at the end: what a longer schedule would likely add."""
+    p = miou_progress(rs, cfg)
+    if p is None or p.status != "improving" or not rs.life.finished:
+        return []
+    m = rs.miou.finite
+    end = int(m.steps[-1])
+    longer = round(end * (1 + LONGER_SCHEDULE))
+    evidence: dict[str, object] = {
+        "gain": p.gain, "noise": p.noise, "threshold": p.threshold, "span_evals": p.window,
+        "forecast_step": longer,
+    }  # fmt: skip
+    more = ""
+    if float(m.values.max()) <= 1.0 and len(m) >= 5:
+        # scipy: imported only for finished, rising runs
+        from metrics.stats.forecast import forecast, saturating_curve
+
+        fc = forecast(m.steps, m.values, last_step=longer, n_boot=60)
+        now = float(saturating_curve([end], fc.a, fc.b, fc.c)[0]) if fc.ok else math.nan
+        if fc.ok and math.isfinite(fc.value) and math.isfinite(now) and fc.value > now:
+            gain, low, high = fc.value - now, fc.value_low - now, fc.value_high - now
+            evidence.update({"forecast": fc.value, "forecast_low": fc.value_low,
+                             "forecast_high": fc.value_high})  # fmt: skip
+            more = (
+                f" {gain:+.3f} mIoU is likely with {LONGER_SCHEDULE:.0%} more iterations "
+                f"(band {low:+.3f} to {high:+.3f}, {fc.level:.0%})."
+            )
+    return [
+        STILL_IMPROVING(
+            f"Finished ({rs.life.why}) while validation mIoU was still rising: "
+            f"{p.gain:+.4f} over the last {p.window} evaluations (noise ±{p.noise:.4f}, "
+            f"threshold {p.threshold:+.4f}).{more}",
+            evidence,
+            ("iterations",),
+            (int(m.steps[-p.window]), end),
+        )
+    ]
+
+
+def miou_collapse(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
+    """mIoU fell below a quarter of a clear best: the run broke (a blow-up, NaN weights …)."""
+    m = rs.miou.finite
+    if len(m) < 3:
+        return []
+    i = int(np.argmax(m.values))
+    best_val = float(m.values[i])
+    sigma = noise_level(m.values, m.steps)
+    clear = best_val >= 0.05 and (not math.isfinite(sigma) or best_val > 8 * sigma)
+    after = m.values[i + 1 :]
+    if not clear or not len(after) or float(after[-1]) >= COLLAPSE_SHARE * best_val:
+        return []
+    first = i + 1 + int(np.argmax(after < COLLAPSE_SHARE * best_val))
+    step = int(m.steps[first])
+    return [
+        COLLAPSE(
+            f"Validation mIoU collapsed from its best {best_val:.4f} (step {int(m.steps[i])}) "
+            f"to {float(m.values[first]):.4f} at step {step} and is {float(after[-1]):.4f} now: "
+            "the model broke, it did not just stop learning.",
+            {
+                "best_miou": best_val,
+                "best_step": int(m.steps[i]),
+                "collapse_step": step,
+                "last_miou": float(after[-1]),
+                "share_of_best": float(after[-1]) / best_val,
+            },
+            ("learning_rate", "data_pipeline", "labels"),
+            (step, int(m.steps[-1])),
+        )
+    ]
+
+
+def _lr_high(rs: RunSeries) -> bool:
+    """The lr is still at half its peak or more: too high to let the model settle."""
+    lr = rs.lr.finite
+    if len(lr) < 2:
+        return False
+    peak = float(lr.values.max())
+    return peak > 0 and float(lr.values[-1]) >= LR_HIGH_SHARE * peak
+
+
 def _plateau_checks(
-    rs: RunSeries, cfg: DiagnosisConfig, loss_dir: str, lr_at_floor: bool
+    rs: RunSeries, cfg: DiagnosisConfig, loss_dir: str, lr_at_floor: bool, lr_high: bool
 ) -> tuple[Check, ...]:
     """The checks in order of likelihood given the evidence."""
     remaining = (
@@ -114,6 +284,8 @@ def _plateau_checks(
     order: list[Check]
     if lr_at_floor:
         order = ["learning_rate", "iterations", "labels"]
+    elif lr_high:  # a plateau (or large swings) at a still-high lr: decay it first
+        order = ["learning_rate", "augmentation", "labels"]
     elif loss_dir == "falling":
         order = ["augmentation", "regularization", "labels"]
     elif remaining:
@@ -158,12 +330,11 @@ def lr_exhausted(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
         return []
     when = f"already at step {floor_step} of {total}" if early else f"at step {floor_step}"
     return [
-        Finding(
-            "lr_exhausted",
-            "warning",
+        LR_EXHAUSTED(
             f"The learning rate decayed to {last_lr:.3g} ({last_lr / peak:.1%} of its peak "
             f"{peak:.3g}) {when}; in the {int(after.sum())} evaluations since, mIoU gained "
-            f"{gain:+.4f}, within its noise of ±{p.threshold:.4f}.",
+            f"{gain:+.4f} (noise ±{p.noise:.4f}; a gain beyond {p.threshold:+.4f} would be "
+            "real).",
             {
                 "floor_step": floor_step,
                 "last_lr": last_lr,
@@ -176,6 +347,7 @@ def lr_exhausted(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
             },
             ("learning_rate", "iterations"),
             (floor_step, int(m.steps[-1])),
+            status=None if rs.life.finished else "stalled",
         )
     ]
 
@@ -219,9 +391,7 @@ def overfitting(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
         if vl.values[-1] > at_best:
             val_loss_note = ", and the validation loss rose"
     return [
-        Finding(
-            "overfitting",
-            "warning",
+        OVERFITTING(
             f"Validation mIoU peaked at {best_val:.4f} at step {best_step} and has dropped by "
             f"{drop:.4f} ({drop / sigma:.1f}× its noise) over the {since} evaluations since, "
             f"while the training loss kept falling{val_loss_note}: keep the checkpoint of step "
@@ -244,12 +414,10 @@ def loss_flat_miou_rising(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     if loss_dir != "flat":
         return []
     return [
-        Finding(
-            "loss_flat_miou_rising",
-            "info",
+        FLAT_LOSS_RISING_MIOU(
             f"The training loss shows no trend over steps {w0}–{end} (Mann–Kendall p = "
-            f"{loss_p:.2f}) but validation mIoU still gains {p.gain:+.4f}, beyond its noise of "
-            f"±{p.threshold:.4f}: this is normal in segmentation, keep training.",
+            f"{loss_p:.2f}) but validation mIoU still gains {p.gain:+.4f} (noise ±{p.noise:.4f}, "
+            f"threshold {p.threshold:+.4f}): this is normal in segmentation, keep training.",
             {"miou_gain": p.gain, "threshold": p.threshold, "loss_trend_p": loss_p},
             ("iterations",),
             (w0, end),

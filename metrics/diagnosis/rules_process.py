@@ -1,53 +1,148 @@
-"""Rules on the training process itself: a run that stopped writing before its last iteration."""
+"""Rules on the training process: is the run still written, finished, stuck or stopped early,
+and was it evaluated at all.
+
+A run is *finished* when it reached its planned steps, when its log says training ended, or
+when it is no longer written. "No longer written" is judged by the file's modification time
+and, where the log has them, by its own time stamps: a copy of an old log is not live just
+because the copy is new. Time stamps without a time zone can be hours off, so the log's own
+clock only counts when it is more than a day old.
+"""
 
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 import numpy as np
 
 from metrics.diagnosis.config import DiagnosisConfig
-from metrics.diagnosis.findings import Finding
-from metrics.diagnosis.inputs import RunSeries
+from metrics.diagnosis.findings import Finding, FindingCode
+from metrics.diagnosis.inputs import Lifecycle, RunSeries
+
+STAMP_SLACK_S = 86400.0  # log time stamps carry no time zone: only a day's silence counts
+
+STUCK = FindingCode(
+    "stuck_process",
+    "warning",
+    "stopped",
+    "no new record for max(`stuck_seconds`, `stuck_intervals` × the median logging interval) "
+    "before the planned last step",
+)
+STOPPED_EARLY = FindingCode(
+    "stopped_early",
+    "warning",
+    "stopped",
+    "the log ended short of its planned steps long ago (judged by its own last time stamp)",
+)
+NO_EVAL = FindingCode(
+    "no_eval",
+    "info",
+    "no_eval",
+    "no validation mIoU in the logs: only the loss could be checked (says how to turn "
+    "evaluation on for the run's framework)",
+)
+
+#: How to turn on evaluation during training, per framework (a run's format family).
+EVAL_HOWTO = {
+    "paddleseg": "PaddleSeg evaluates only with `--do_eval` (and `--save_interval N`) on "
+    "tools/train.py",
+    "mmseg": "MMSegmentation evaluates with a `val_dataloader`, `val_evaluator = "
+    "dict(type='IoUMetric', iou_metrics=['mIoU'])` and `train_cfg.val_interval` (0.x: "
+    "`evaluation = dict(interval=N, metric='mIoU')`)",
+    "detectron2": "Detectron2 evaluates with `TEST.EVAL_PERIOD > 0` and a `SemSegEvaluator` "
+    "for DATASETS.TEST",
+    "hf": "the Trainer evaluates with `eval_strategy='steps'` (or 'epoch'), an `eval_dataset` "
+    "and a `compute_metrics` that returns `mean_iou`",
+    "lightning": "Lightning logs validation with a `validation_step` that calls "
+    "`self.log('val_mIoU', ...)`",
+}
 
 
-def stuck_process(rs: RunSeries, cfg: DiagnosisConfig, now: float | None = None) -> list[Finding]:
-    """No new record for longer than max(5 min, 10 × the median logging interval)."""
-    if rs.updated is None or rs.planned_steps is None or rs.last_step is None:
-        return []
-    if rs.last_step >= rs.planned_steps:
-        return []
+def lifecycle(rs: RunSeries, cfg: DiagnosisConfig, now: float | None = None) -> Lifecycle:
+    """Whether the run is still written and whether it is finished (see the module doc)."""
+    now = time.time() if now is None else now
     walls = np.unique(rs.wall_times)
     interval = float(np.median(np.diff(walls))) if len(walls) > 2 else 0.0
     limit = max(cfg.stuck_seconds, cfg.stuck_intervals * interval)
-    silent = (time.time() if now is None else now) - rs.updated
-    if silent <= limit:
+    silent = None if rs.updated is None else max(0.0, now - rs.updated)
+    last_wall = rs.last_wall
+    stamp_age = None if last_wall is None else max(0.0, now - last_wall)
+    old_stamps = stamp_age is not None and stamp_age > limit + STAMP_SLACK_S
+    live = not old_stamps and (silent is None or silent <= limit)
+    planned, last = rs.planned_steps, rs.last_step
+    if planned is not None and last is not None and last >= planned:
+        why = f"reached its {planned} planned steps"
+    elif rs.ended:
+        why = "its log says training ended"
+    elif not live:
+        why = "it is no longer written"
+    else:
+        return Lifecycle(True, False, "", silent, stamp_age, limit)
+    return Lifecycle(live, True, why, silent, stamp_age, limit)
+
+
+def stuck_process(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
+    """Silent for too long before its planned last step: stuck, recently, or stopped long ago."""
+    life, planned, last = rs.life, rs.planned_steps, rs.last_step
+    if life.live or planned is None or last is None or last >= planned or rs.ended:
         return []
+    share = last / planned if planned else 0.0
+    evidence = {
+        "last_step": last,
+        "planned_steps": planned,
+        "share_done": share,
+        "silent_seconds": life.silent_s,
+        "limit_seconds": life.limit_s,
+        "log_stamp_age_seconds": life.stamp_age_s,
+    }
+    steps = (last, planned)
+    stamp_age = life.stamp_age_s
+    if stamp_age is not None and stamp_age > life.limit_s + STAMP_SLACK_S:
+        assert rs.last_wall is not None
+        when = datetime.fromtimestamp(rs.last_wall, timezone.utc).strftime("%Y-%m-%d")
+        return [
+            STOPPED_EARLY(
+                f"Stopped at step {last} of {planned} ({share:.0%}); its last record is from "
+                f"{when}: the run was cut short (killed, crashed or out of time).",
+                evidence,
+                ("iterations", "data_pipeline"),
+                steps,
+            )
+        ]
+    silent = life.silent_s if life.silent_s is not None else 0.0
     return [
-        Finding(
-            "stuck_process",
-            "warning",
-            f"No new record for {_duration(silent)} (limit {_duration(limit)}) although the run "
-            f"stopped at step {rs.last_step} of {rs.planned_steps} planned.",
-            {
-                "silent_seconds": silent,
-                "limit_seconds": limit,
-                "median_interval_seconds": interval,
-                "last_step": rs.last_step,
-                "planned_steps": rs.planned_steps,
-            },
+        STUCK(
+            f"No new record for {duration(silent)} (limit {duration(life.limit_s)}) although "
+            f"the run stopped at step {last} of {planned} planned ({share:.0%}).",
+            evidence,
             ("data_pipeline",),
-            (rs.last_step, rs.planned_steps),
+            steps,
         )
     ]
 
 
-def _duration(seconds: float) -> str:
+def no_eval(rs: RunSeries, cfg: DiagnosisConfig, family: str | None = None) -> list[Finding]:
+    """No validation mIoU at all: say that only the loss was checked, and how to evaluate."""
+    if len(rs.miou.finite):
+        return []
+    howto = EVAL_HOWTO.get(family or "", "turn on evaluation of mIoU on a validation set")
+    return [
+        NO_EVAL(
+            "No validation mIoU in the logs: only the training loss could be checked, and a "
+            f"flat loss says little in segmentation. To evaluate during training: {howto}.",
+            {"framework": family},
+            ("iterations",),
+        )
+    ]
+
+
+def duration(seconds: float) -> str:
+    """'45 s', '12 min', '3 h 20 min', '2 d 5 h'."""
     s = int(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if s >= size:
-            return (
-                f"{s // size} {unit} {((s % size) // (size // 60 if size > 60 else 1))} "
-                + ({"d": "h", "h": "min", "min": "s"}[unit])
-            )
-    return f"{s} s"
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400} d {s % 86400 // 3600} h"

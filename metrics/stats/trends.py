@@ -10,12 +10,11 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-import pymannkendall as mk
-from scipy import stats
 
 from metrics.errors import InputError
 from metrics.stats.series import Mode, Values, bucket_means, finite, window
@@ -72,19 +71,30 @@ def range_stats(
     )
 
 
-def noise_level(values: npt.ArrayLike) -> float:
-    """The run's own eval-to-eval noise sd: 1.4826·MAD of successive differences / √2.
+def noise_level(values: npt.ArrayLike, steps: npt.ArrayLike | None = None) -> float:
+    """The run's own eval-to-eval scatter (an sd), with the trend taken out.
 
-    Differencing removes a slow trend, the MAD ignores the few big early jumps, and /√2 turns
-    the sd of a difference of two evals into the sd of one. NaN for fewer than 3 finite values.
+    Each inner point is compared with the straight line through its two neighbours: on a smooth
+    curve that residual is only the curve's bend, on noise it has sd σ·√(1 + a² + b²) (a, b the
+    neighbours' interpolation weights, ½ and ½ for equal spacing). 1.4826·MAD of the scaled
+    residuals estimates σ; the MAD ignores the few large bends of a fast early rise, so a
+    saturating curve does not pass its own slope off as noise (successive differences did:
+    2–4× σ late in a run). ``steps`` give the spacing (equal when omitted). NaN for fewer than
+    3 finite values.
     """
     v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
+    x = np.arange(len(v), dtype=np.float64) if steps is None else np.asarray(steps, np.float64)
+    keep = np.isfinite(v)
+    v, x = v[keep], x[keep]
     if len(v) < 3:
         return math.nan
-    d = np.diff(v)
-    d -= _median_inplace(d.copy())
-    return float(MAD_TO_SD * _median_inplace(np.abs(d, out=d)) / math.sqrt(2.0))
+    gap_l, gap_r = x[1:-1] - x[:-2], x[2:] - x[1:-1]
+    span = gap_l + gap_r
+    span[span == 0] = 1.0
+    a, b = gap_r / span, gap_l / span  # weights of the left and right neighbour
+    resid = (v[1:-1] - a * v[:-2] - b * v[2:]) / np.sqrt(1.0 + a * a + b * b)
+    resid -= _median_inplace(resid.copy())
+    return float(MAD_TO_SD * _median_inplace(np.abs(resid, out=resid)))
 
 
 def _median_inplace(x: Values) -> float:
@@ -173,6 +183,8 @@ def trend(
     undefined (e.g. a perfectly linear series) the uncorrected test is used (``mk_method``).
     Longer series than ``max_points`` are reduced to that many equal-count bucket means first.
     """
+    from scipy import stats  # imported here: scipy costs ~0.5 s of start-up to every command
+
     s, v = finite(steps, values)
     n = len(s)
     x: Values = s.astype(np.float64)
@@ -201,6 +213,8 @@ def trend(
 def _mann_kendall(
     v: Values, alpha: float
 ) -> tuple[float, float, MkTrend, Literal["hamed_rao", "original"]]:
+    import pymannkendall as mk  # imports scipy.stats: only when a test is really run
+
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         res = mk.hamed_rao_modification_test(v, alpha=alpha)
@@ -214,18 +228,64 @@ def _mann_kendall(
 
 ProgressStatus = Literal["improving", "plateau", "worsening", "too few"]
 
+#: Theil–Sen's efficiency against least squares on normal noise is about 0.91; its gain varies
+#: about 1/√0.91 ≈ 1.05× more, rounded up to cover the noise estimate's own error.
+_THEIL_SEN_SLACK = 1.1
+#: The noise a plateau verdict uses is that of the run's last half, but of at least this many evals.
+RECENT_NOISE_EVALS = 16
+
+
+@dataclass(frozen=True)
+class Span:
+    """The trend over the last ``evals`` evaluations: its gain against what noise allows."""
+
+    evals: int
+    start_step: int
+    end_step: int
+    gain: float  # Theil–Sen slope × step span, signed so > 0 is better for the mode
+    threshold: float  # the gain that noise alone exceeds with probability α / (number of spans)
+
+    @property
+    def significant(self) -> bool:
+        return self.gain > self.threshold
+
 
 @dataclass(frozen=True)
 class Progress:
-    """Is the metric still moving beyond the run's own noise over its last evals?"""
+    """Is the metric still moving beyond the run's own noise over its last evals?
+
+    ``spans`` are the trends judged (the most recent ``window`` evals first, then the last third
+    of the run when that is longer); ``gain``/``threshold``/``window`` repeat the span that
+    decided: the first significant one, else the most recent.
+    """
 
     status: ProgressStatus
-    gain: float  # Theil–Sen gain across the window, signed so > 0 is better for the mode
-    threshold: float  # z·√2·noise: the gain noise alone stays under (one-sided, level of z)
+    gain: float
+    threshold: float
     noise: float
-    window: int  # evals in the window actually used
+    window: int
     best: Best
     recent_gain: float  # best(window) − best(before it), signed so > 0 is better
+    spans: tuple[Span, ...] = ()
+
+
+def gain_sd(k: int) -> float:
+    """The sd of a fitted trend's gain across ``k`` equally spaced evals, in units of σ.
+
+    Least squares: var(slope) = σ²/Σ(x − x̄)², gain = slope·(k − 1)Δ, Σ(x − x̄)² = Δ²k(k² − 1)/12.
+    """
+    return math.sqrt(12.0 * (k - 1) / (k * (k + 1))) if k >= 2 else math.inf
+
+
+def theil_sen_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
+    """The median of all pairwise slopes (Theil–Sen), without scipy (a few dozen evals)."""
+    xs, ys = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    i, j = np.triu_indices(len(xs), k=1)
+    dx = xs[j] - xs[i]
+    ok = dx != 0
+    if not ok.any():
+        return math.nan
+    return float(np.median((ys[j] - ys[i])[ok] / dx[ok]))
 
 
 def progress(
@@ -236,25 +296,79 @@ def progress(
     window: int = 5,
     z: float = 1.645,
 ) -> Progress:
-    """Plateau verdict: does the trend over the last ``window`` evals gain more than noise?
+    """Plateau verdict: does any recent span of evals gain more than the run's noise allows?
 
-    gain = Theil–Sen slope over the last ``window`` evals × their step span; σ = ``noise_level``
-    of the whole series. Noise alone makes a two-eval difference exceed z·√2·σ with probability
-    Φ(−z) (5 % for z = 1.645); a trend line over several evals varies less than that, so a gain
-    beyond the threshold is real progress, and "plateau" means it cannot be told from noise.
+    Two spans are judged: the last ``window`` evals (a plateau shows there first) and the last
+    third of the run (at least ``window`` evals), which has the power to see a slow rise that a
+    short window cannot tell from noise. Each gain (Theil–Sen slope × step span) is compared with
+    z'·gain_sd(k)·σ, σ the detrended noise of the run's last half (evals early in a run often
+    scatter more) and z' the one-sided level of z
+    shared between the spans (Bonferroni), so noise alone calls a flat run "improving" with
+    probability at most Φ(−z). "plateau" means no span gains beyond noise; "worsening" that the
+    recent span loses beyond it.
     """
     s, v = finite(steps, values)
     top = best(s, v, mode)
     if len(v) < 4:
         return Progress("too few", math.nan, math.nan, math.nan, len(v), top, math.nan)
-    w = min(window, len(v))
-    sigma = noise_level(v)
-    fit = stats.theilslopes(v[-w:], s[-w:].astype(np.float64))
-    gain = float(fit.slope) * float(s[-1] - s[-w]) * (1.0 if mode == "max" else -1.0)
-    threshold = z * math.sqrt(2.0) * sigma
+    sign = 1.0 if mode == "max" else -1.0
+    recent = max(RECENT_NOISE_EVALS, len(v) // 2)  # scatter is often larger early in a run
+    sigma = noise_level(v[-recent:], s[-recent:])
+    sizes = [min(window, len(v))]
+    third = math.ceil(len(v) / 3)
+    if third > sizes[0]:
+        sizes.append(min(third, len(v)))
+    level = NormalDist().cdf(-z) / len(sizes)
+    z_span = NormalDist().inv_cdf(1.0 - level)
+    spans = []
+    for k in sizes:
+        xs, ys = s[-k:].astype(np.float64), v[-k:]
+        gain = sign * theil_sen_slope(xs, ys) * float(xs[-1] - xs[0])
+        even = float(xs[-1] - xs[0]) / (k - 1)  # the sd below assumes equal spacing
+        spread = _spacing_factor(xs, even)
+        threshold = z_span * _THEIL_SEN_SLACK * gain_sd(k) * spread * sigma
+        spans.append(Span(k, int(s[-k]), int(s[-1]), gain, threshold))
+    decisive = next((sp for sp in spans if sp.significant), spans[0])
+    if decisive is not spans[0] and _rise_stopped(spans[0], decisive, sigma, z_span):
+        decisive = spans[0]  # the long rise ended inside the recent window: a fresh plateau
     status: ProgressStatus = "plateau"
-    if gain > threshold:
+    if decisive.significant:
         status = "improving"
-    elif gain < -threshold:
+    elif spans[0].gain < -spans[0].threshold:
         status = "worsening"
-    return Progress(status, gain, threshold, sigma, w, top, recent_gain(v, w, mode))
+    return Progress(
+        status,
+        decisive.gain,
+        decisive.threshold,
+        sigma,
+        decisive.evals,
+        top,
+        recent_gain(v, sizes[0], mode),
+        tuple(spans),
+    )
+
+
+def _rise_stopped(recent: Span, long: Span, sigma: float, z: float) -> bool:
+    """Whether the recent evals gained clearly less than the longer span's trend predicts.
+
+    The recent gain is compared with the long span's slope over the recent steps; their
+    difference has sd ≤ √(sd_recent² + sd_predicted²) (the spans overlap, which only narrows
+    it), so this says "the rise stopped" at the same level as the span tests.
+    """
+    long_steps = long.end_step - long.start_step
+    if long_steps <= 0:
+        return False
+    share = (recent.end_step - recent.start_step) / long_steps
+    expected = long.gain * share
+    sd = math.hypot(gain_sd(recent.evals), gain_sd(long.evals) * share) * sigma
+    return expected - recent.gain > z * _THEIL_SEN_SLACK * sd
+
+
+def _spacing_factor(x: Values, even: float) -> float:
+    """How much an uneven spacing widens the gain's sd compared with equal spacing (≥ 1)."""
+    k = len(x)
+    if even <= 0 or k < 3:
+        return 1.0
+    sxx = float(np.sum((x - x.mean()) ** 2))
+    ideal = even * even * k * (k * k - 1) / 12.0
+    return max(1.0, math.sqrt(ideal / sxx)) if sxx > 0 else 1.0

@@ -14,12 +14,14 @@ from .generic_csv import run_csv_overfit
 from .hf import run_hf_flat_loss
 from .lightning import run_lightning_slow
 from .mmseg0 import run_mm0_majority, run_mm0_overfit
-from .mmseg1 import run_mm1_resumed, run_mm1_stalled
+from .mmseg1 import run_mm1_broken_eval, run_mm1_resumed, run_mm1_stalled
 from .paddleseg import (
+    run_paddle_converged,
     run_paddle_diverging,
     run_paddle_healthy,
     run_paddle_no_eval,
     run_paddle_resumed,
+    run_paddle_rising_noisy,
     run_paddle_v20_noisy,
 )
 from .tensorboard import run_tb_diverging
@@ -33,10 +35,13 @@ RUNS: tuple[Callable[[Out], None], ...] = (
     run_paddle_resumed,
     run_paddle_diverging,
     run_paddle_no_eval,
+    run_paddle_converged,
+    run_paddle_rising_noisy,
     run_mm0_overfit,
     run_mm0_majority,
     run_mm1_stalled,
     run_mm1_resumed,
+    run_mm1_broken_eval,
     run_d2_lowlr,
     run_d2_dead_class,
     run_hf_flat_loss,

@@ -50,7 +50,7 @@ def summarise(
         miou=float(_round(np.nanmean(iou), decimals)),
         macc=float(_round(np.nanmean(acc), decimals)),
         aacc=float(_round(aacc, decimals)),
-        kappa=float(_round((aacc - pe) / (1 - pe), decimals)),
+        kappa=float(_round((aacc - pe) / (1 - pe), decimals)) if pe < 1 else 0.0,
         fwiou=float(_round(np.nansum(w * np.nan_to_num(iou)) / w.sum(), decimals)),
     )
 

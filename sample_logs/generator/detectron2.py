@@ -98,7 +98,8 @@ def run_d2_lowlr(out: Out) -> None:
     f_ = d2_write(out, name, ds, max_iter, period, lr, {"loss_sem_seg": loss},
                   {e.step: e for e in evals}, 0.61, rng)  # fmt: skip
     out.run(name, RunTruth(
-        "detectron2", [f_], "stalled", ["miou_plateau"], d2_truth_evals(evals, max_iter),
+        "detectron2", [f_], "converged", ["converged", "class_never_evaluated"],
+        d2_truth_evals(evals, max_iter),
         max_iter,
         "BASE_LR 1e-5 (the recipe uses 1e-2), constant after the 1000-iter warmup: the loss "
         "barely moves (2.3 -> ~1.6, flat from iter ~3000) and mIoU sits at 0.22-0.23 from the "
@@ -130,7 +131,7 @@ def run_d2_dead_class(out: Out) -> None:
         out, name, ds, max_iter, period, lr, losses, {e.step: e for e in evals}, 0.83, rng
     )
     out.run(name, RunTruth(
-        "detectron2", [f_], "ok", ["dead_class"], d2_truth_evals(evals, max_iter), max_iter,
+        "detectron2", [f_], "attention", ["dead_class"], d2_truth_evals(evals, max_iter), max_iter,
         "Healthy Mask2Former-style run (3 losses + total_loss) whose class `train` is never "
         "predicted: `sem_seg/IoU-train` and `sem_seg/ACC-train` are 0.0 at every eval while the "
         "other 18 classes improve. Percent values; last line is the eval-only line at 10000.",

@@ -74,7 +74,8 @@ def run_hf_flat_loss(out: Out) -> None:
     }  # fmt: skip
     f_ = out.write(f"{name}/trainer_state.json", json.dumps(state, indent=2, sort_keys=True) + "\n")
     out.run(name, RunTruth(
-        "hf", [f_], "ok", ["loss_flat_miou_rising"], [(e.step, e.miou) for e in evals], max_steps,
+        "hf", [f_], "attention", ["loss_flat_miou_rising", "class_never_evaluated"],
+        [(e.step, e.miou) for e in evals], max_steps,
         "HARD NEGATIVE. SegFormer-b0 fine-tuned from a Cityscapes checkpoint: the logged train "
         "loss is flat (~0.45 +- noise, no trend) from the first log while eval_mean_iou keeps "
         "rising clearly to the end. Must not be called stalled (info finding only). 35 labels "

@@ -187,7 +187,8 @@ def run_mm0_overfit(out: Out) -> None:
     clock = Clock(datetime(2023, 3, 15, 10, 11, 12, 345000, tzinfo=UTC))
     files = mm0_write(out, run, "20230315_101112", clock, tr, evals)
     out.run(name, RunTruth(
-        "mmseg0x", files, "overfitting", ["overfitting"], [(e.step, e.miou) for e in evals],
+        "mmseg0x", files, "overfitting", ["overfitting", "class_never_evaluated"],
+        [(e.step, e.miou) for e in evals],
         max_iters,
         "Small drone dataset (70 val images): train loss keeps falling to ~0.05 while val mIoU "
         "tops out at ~0.68 over iters 6000-11000 (best 0.681 at 10000) and then falls steadily "
@@ -217,7 +218,7 @@ def run_mm0_majority(out: Out) -> None:
     clock = Clock(datetime(2022, 12, 5, 16, 22, 41, 118000, tzinfo=UTC))
     files = mm0_write(out, run, "20221205_162241", clock, tr, evals)
     out.run(name, RunTruth(
-        "mmseg0x", files, "stalled", ["majority_class", "miou_plateau"],
+        "mmseg0x", files, "converged", ["majority_class", "converged"],
         [(e.step, e.miou) for e in evals], max_iters,
         "Defect segmentation where 95.7% of pixels are background: the model predicts "
         "background everywhere at every eval (a stray pixel or two of a defect class now and "

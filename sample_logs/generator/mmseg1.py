@@ -158,7 +158,7 @@ def run_mm1_stalled(out: Out) -> None:
     clock = Clock(datetime(2024, 2, 8, 13, 5, 44, tzinfo=UTC))
     files = mm1_write(out, run, "20240208_130544", clock, tr, evals)
     out.run(name, RunTruth(
-        "mmseg1x", files, "stalled", ["miou_plateau", "lr_exhausted"],
+        "mmseg1x", files, "converged", ["converged", "lr_exhausted"],
         [(e.step, e.miou) for e in evals], max_iters,
         "PolyLR ends at iter 12000 (of 20000) at its floor eta_min=1e-4 and stays there; mIoU "
         "(percent in this format) reaches ~0.63 by iter 7000-8000 and then only wobbles within "
@@ -212,4 +212,32 @@ def run_mm1_resumed(out: Out) -> None:
         "iter 4050 again; its records supersede the first run's 4050-4350. Evals every 800 "
         "iters (42 val batches), healthy curve; each run folder has `scalars.json` and its "
         "`<ts>.json` twin.",
+    ))  # fmt: skip
+
+
+def run_mm1_broken_eval(out: Out) -> None:
+    name = "mmseg1x/pspnet_r18_digits_broken_eval"
+    rng = rng_for(name)
+    ds = dataset(rng, ("background", "digits"), (0.9, 0.1), (0.999, 0.8), (0.0, 0.0),
+                 absent=(1,), floor=(0.999, 0.0), gamma=(1.0, 1.0))  # fmt: skip
+    cfg = "pspnet_r18-d8_4xb2-2k_digits-64x64"
+    max_iters, val_interval = 2000, 200
+    sched = "    dict(type='PolyLR', eta_min=0.0001, power=0.9, begin=0, end=2000, by_epoch=False)"
+    run = MM1Run(name, cfg, ds, max_iters, val_interval, 50,
+                 mm1_config(cfg, ds, "BaseSegDataset", max_iters, val_interval, 0.01, sched),
+                 save_best=False)  # fmt: skip
+    steps = list(range(val_interval, max_iters + 1, val_interval))
+    evals = simulate_evals(rng, ds, steps, np.ones(len(steps)), class_sd=0.0, common_sd=0.0)
+    its = np.arange(50, max_iters + 1, 50)
+    lr = poly_lr(its, 0.01, max_iters, end=1e-4)
+    tr = mm_train(rng, its, lr, train_loss(rng, its, 0.7, 0.05, 300.0), 0.112, 1210)
+    clock = Clock(datetime(2023, 2, 15, 2, 48, 2, tzinfo=UTC))
+    files = mm1_write(out, run, "20230215_024802", clock, tr, evals)
+    out.run(name, RunTruth(
+        "mmseg1x", files, "broken_eval", ["broken_eval"], [(e.step, e.miou) for e in evals],
+        max_iters,
+        "BROKEN EVALUATION. Two classes, but the validation masks hold only background (the "
+        "digits were saved with the wrong value): class `digits` is `nan` in every per-class "
+        "table and mIoU is 100 % from background alone (as in a real m2nist run). The finding "
+        "is the evaluation itself, labels first — not a plateau.",
     ))  # fmt: skip

@@ -99,7 +99,7 @@ def run_tb_diverging(out: Out) -> None:
     data = tb_events(scalars, start)
     f_ = out.write(f"{name}/events.out.tfevents.1654070400.gpu-node-3.21847.0", data)
     out.run(name, RunTruth(
-        "tensorboard", [f_], "diverging", ["loss_explosion", "loss_nonfinite"],
+        "tensorboard", [f_], "diverging", ["loss_explosion", "loss_nonfinite", "miou_collapse"],
         [(e.step, float(np.float32(e.miou))) for e in evals], max_iters,
         "TensorBoard event file with MMSeg 0.x `TensorboardLoggerHook` tags (train/loss, "
         "train/decode.loss_ce, learning_rate, val/mIoU, `val/IoU.<class>` ..., fractions, float32"

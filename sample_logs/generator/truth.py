@@ -6,7 +6,17 @@ import json
 
 from .common import Out
 
-STATUS_ORDER = ("diverging", "overfitting", "stalled", "ok", "no_eval")
+STATUS_ORDER = (
+    "diverging",
+    "broken_eval",
+    "overfitting",
+    "stalled",
+    "stopped",
+    "attention",
+    "no_eval",
+    "converged",
+    "ok",
+)
 
 FINDINGS = {
     "miou_plateau": "val mIoU has stopped improving: the gain over the last evals is within noise",
@@ -18,6 +28,11 @@ FINDINGS = {
     "majority_class": "aAcc high but mIoU near (majority share)/C: the model predicts one class",
     "uniform_prediction": "evals where every pixel gets the same class",
     "loss_flat_miou_rising": "(info) the train loss is flat but val mIoU keeps rising",
+    "miou_collapse": "val mIoU fell below a quarter of its best after a clear peak",
+    "converged": "(info) a finished run whose last part added nothing beyond noise",
+    "still_improving": "(info) a finished run whose mIoU was still rising at the end",
+    "broken_eval": "a class is NaN at every eval and mIoU comes from the rest alone",
+    "class_never_evaluated": "a class never occurs in the validation set (NaN at every eval)",
 }
 
 
