@@ -11,7 +11,9 @@ import shlex
 
 from metrics.facts import RunFacts
 
-DATA_FINDINGS = frozenset({"dead_class", "miou_plateau"})
+DATA_FINDINGS = frozenset(
+    {"dead_class", "miou_plateau", "converged", "broken_eval", "class_never_evaluated"}
+)
 CLASS_FILE = "classes.txt"
 
 

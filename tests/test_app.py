@@ -11,7 +11,13 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard.cli.demo import curve_lines, write_diverging, write_finished, write_run
+from dashboard.cli.demo import (
+    curve_lines,
+    write_diverging,
+    write_finished,
+    write_run,
+    write_stalled,
+)
 from dashboard.views.common import md
 from metrics.errors import LogReadError
 
@@ -31,11 +37,11 @@ def _fresh_caches() -> Iterator[None]:
 
 @pytest.fixture()
 def logdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    write_finished(tmp_path, "stalled")
+    write_stalled(tmp_path, "stalled")
     write_diverging(tmp_path, "diverging")
     write_run(tmp_path / "healthy", 20000, curve_lines(20000, 50, 1000)[:120])
-    write_finished(tmp_path, XSS)
-    write_finished(tmp_path, MD_LINK)
+    write_stalled(tmp_path, XSS)
+    write_stalled(tmp_path, MD_LINK)
     monkeypatch.setenv("SEGWATCH_LOGDIR", str(tmp_path))
     return tmp_path
 
@@ -63,7 +69,7 @@ def test_overview_lists_runs_attention_first(logdir: Path) -> None:
     status = dict(zip(frame["run"], frame["status"], strict=True))
     assert status["stalled"] == "🟡 stalled" and status["healthy"] == "🟢 ok"
     stalled_row = frame[frame["run"] == "stalled"].iloc[0]
-    assert stalled_row["step"] == "8,000 / 8,000"
+    assert stalled_row["step"] == "8,000 / 16,000"
     assert stalled_row["top finding"].startswith("miou_plateau")
     texts = _texts(at)
     assert f"**🟡 stalled** · {md('stalled')}" in texts
@@ -130,8 +136,8 @@ def test_run_page_from_query_params(logdir: Path) -> None:
     assert {"train loss (raw)", "train loss (smoothed)", "val mIoU", "lr"} <= set(names)
     assert "best checkpoint: 0.5388 @ 5000" in names
     texts = _texts(at)
-    assert "**🟡 stalled** · finished · updated 0 s ago" in texts[:3] or any(
-        t.startswith("**🟡 stalled** · finished") for t in texts
+    assert "**🟡 stalled** · ● live · updated 0 s ago" in texts[:3] or any(
+        t.startswith("**🟡 stalled** · ● live") for t in texts
     )
     assert any("miou\\_plateau" in t for t in texts)
     assert any(t.startswith("loss: 160 of 160 points shown") for t in texts)

@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.cli.demo import curve_lines, write_diverging, write_finished, write_run
+from dashboard.cli.demo import (
+    curve_lines,
+    write_diverging,
+    write_run,
+    write_stalled,
+)
 from dashboard.views.common import md
 from metrics.masks.data_report import EVAL_FILE, LABELS_FILE, load_eval
 from tests.masks_util import blocks, save_mask
@@ -32,7 +37,7 @@ COMMANDS = (
 def logdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Two runs; "stalled" holds a saved eval (class "car" never predicted) and label audit."""
     logs = tmp_path / "logs"
-    write_finished(logs, "stalled")
+    write_stalled(logs, "stalled")
     write_diverging(logs, "diverging")
     write_run(logs / "healthy", 20000, curve_lines(20000, 50, 1000)[:120])
     data = tmp_path / "data"
@@ -140,14 +145,14 @@ def test_run_page_finding_links_to_the_data_page(logdir: Path) -> None:
     assert [t for t in texts if t.startswith("🔬")] == [LINK.format("stalled")]
     codes = [c.value for c in at.get("code")]
     assert COMMANDS.format(q=shlex.quote(str(logdir / "stalled"))) in codes
-    at = _page("diverging", "views/run.py")  # both a miou_plateau and a dead_class finding
-    assert [t for t in _texts(at) if t.startswith("🔬")] == [LINK.format("diverging")] * 2
+    at = _page("diverging", "views/run.py")  # its plateau and dead classes follow the blow-up:
+    assert not [t for t in _texts(at) if t.startswith("🔬")]  # folded under it, no data link
     at = _page("healthy", "views/run.py")
     assert not [t for t in _texts(at) if t.startswith("🔬")]  # no finding at all
 
 
 def test_link_to_a_run_with_markup_in_its_name_is_url_encoded(logdir: Path) -> None:
-    write_diverging(logdir, MD_LINK)
+    write_stalled(logdir, MD_LINK)
     at = _page(MD_LINK, "views/run.py")
     (link,) = {t for t in _texts(at) if t.startswith("🔬")}
     assert link == LINK.format("%5Bx%5D%28javascript%3Aalert%281%29%29")

@@ -19,7 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.cli.demo import curve_lines, write_diverging, write_finished, write_run
+from dashboard.cli.demo import (
+    curve_lines,
+    write_diverging,
+    write_run,
+    write_stalled,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parent.parent
@@ -53,9 +58,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     logdir = tmp_path_factory.mktemp("logs")
-    write_finished(logdir, "stalled")
+    write_stalled(logdir, "stalled")
     write_diverging(logdir, "diverging")
-    write_finished(logdir, XSS)
+    write_stalled(logdir, XSS)
     write_run(logdir / "growing", 20000, GROWING[:100])
     port = _free_port()
     cmd = [sys.executable, "-m", "dashboard.cli", "serve", str(logdir), "--port", str(port)]

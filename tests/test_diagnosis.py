@@ -64,7 +64,7 @@ def test_healthy_run_is_ok_without_warnings() -> None:
 
 def test_plateau_is_stalled_with_evidence_and_checks() -> None:
     miou = np.concatenate([rising(6, 0.55), 0.55 + 0.004 * noise(6, 1)])
-    d = diagnose_table(run_table(miou), {"planned_steps": 12000})
+    d = diagnose_table(run_table(miou), {"planned_steps": 20000})  # still training
     assert d.status == "stalled"
     f = d.findings[0]
     assert f.code == "miou_plateau" and f.severity == "warning"

@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.cli.demo import curve_lines, meta_line, write_diverging, write_finished, write_run
+from dashboard.cli.demo import (
+    curve_lines,
+    meta_line,
+    write_diverging,
+    write_finished,
+    write_run,
+    write_stalled,
+)
 from dashboard.figures.compare import compare_figure, compare_series, compare_table
 from dashboard.figures.downsample import thin
 from dashboard.figures.export import report_html, table_csv
@@ -56,7 +63,7 @@ def arr(v: object) -> np.ndarray:
 
 @pytest.fixture()
 def runs_dir(tmp_path: Path) -> Path:
-    write_finished(tmp_path, "stalled")
+    write_stalled(tmp_path, "stalled")
     write_diverging(tmp_path, "diverging")
     return tmp_path
 
@@ -229,7 +236,7 @@ def test_run_figure_forecast_with_band(runs_dir: Path) -> None:
 
 
 def test_log_strings_are_escaped_for_plotly(tmp_path: Path) -> None:
-    write_finished(tmp_path, XSS)
+    write_stalled(tmp_path, XSS)
     run, plot = _plot(tmp_path, XSS)
     d = run_figure(plot).to_dict()
     assert d["layout"]["title"]["text"] == "&lt;img src=x onerror=alert(1)&gt;"
@@ -295,7 +302,7 @@ def test_compare_aligns_by_fraction_of_plan(runs_dir: Path) -> None:
 
 
 def test_report_is_standalone_and_escaped(tmp_path: Path) -> None:
-    write_finished(tmp_path, XSS)
+    write_stalled(tmp_path, XSS)
     run, plot = _plot(tmp_path, XSS)
     f = Finding("x", "warning", "class <script>alert(1)</script> dead", {"k": 1.5}, ("labels",))
     page = report_html(run.name, [run_figure(plot)], RunDiagnosis("stalled", (f,)), {"p": XSS})

@@ -97,10 +97,17 @@ def curve_lines(
     return lines
 
 
-def write_finished(folder: Path, name: str = "baseline-stalled") -> Path:
-    """A finished run whose mIoU stops rising early (the overview flags it as stalled)."""
+def write_finished(folder: Path, name: str = "baseline-converged") -> Path:
+    """A finished run whose mIoU stops rising early (the overview shows it as converged)."""
     lines = curve_lines(8000, 50, 500, plateau_at=0.35, seed=1)
     return write_run(folder / name, 8000, lines)
+
+
+def write_stalled(folder: Path, name: str = "baseline-stalled") -> Path:
+    """A run half-way through its 16,000 planned steps whose mIoU stopped rising early (the
+    overview flags it as stalled while its file is fresh: it is still being written)."""
+    lines = curve_lines(8000, 50, 500, plateau_at=0.35, seed=1)
+    return write_run(folder / name, 16000, lines)
 
 
 def write_diverging(folder: Path, name: str = "lr-too-high") -> Path:

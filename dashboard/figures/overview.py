@@ -12,18 +12,21 @@ import numpy as np
 import pandas as pd
 
 from dashboard.figures.prepare import best_point, metric_series
-from metrics.diagnosis import RunDiagnosis
+from metrics.diagnosis import STATUS_ORDER, RunDiagnosis
 from metrics.facts import FACT_KEYS, RunFacts
 from metrics.schema import MIOU
 from metrics.stats.forecast import Forecast
 
-STATUS_ORDER = ("diverging", "overfitting", "stalled", "ok", "no_eval")
 BADGES = {
     "diverging": "🔴 diverging",
+    "broken_eval": "🔴 broken eval",
     "overfitting": "🟠 overfitting",
     "stalled": "🟡 stalled",
-    "ok": "🟢 ok",
+    "stopped": "🟠 stopped",
+    "attention": "🟡 attention",
     "no_eval": "⚪ no eval yet",
+    "converged": "🔵 converged",
+    "ok": "🟢 ok",
 }
 TREND_POINTS = 40
 
@@ -51,7 +54,7 @@ def overview_row(r: RowInput) -> dict[str, Any]:
     top = r.diagnosis.top
     fc = r.forecast
     return {
-        "rank": STATUS_ORDER.index(r.diagnosis.status),
+        "rank": STATUS_ORDER.index(r.diagnosis.status),  # worst first
         "status": BADGES.get(r.diagnosis.status, r.diagnosis.status),
         "run": r.name,
         "best mIoU": best[1] if best else None,

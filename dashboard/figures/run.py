@@ -27,6 +27,10 @@ READINGS = {
     "stalled": "stalled: mIoU no longer rises beyond its noise",
     "diverging": "diverging: loss rises or turns NaN, mIoU collapses",
     "no_eval": "no evaluation yet: nothing to read",
+    "converged": "converged: finished, its last part added nothing beyond noise",
+    "broken_eval": "broken evaluation: mIoU cannot measure the model",
+    "stopped": "stopped: no longer written before its planned end",
+    "attention": "a finding needs a look (see below)",
 }
 PLOT_CONFIG = {"displaylogo": False, "scrollZoom": False}
 

@@ -91,7 +91,7 @@ def _live_table(srcs: Sequence[RunSource], text: str, statuses: Sequence[str]) -
 
 def _attention_cards(frame: pd.DataFrame) -> None:
     """The runs that need attention, with their top finding and the checks to try."""
-    flagged = frame[frame["rank"] < STATUS_ORDER.index("ok")]
+    flagged = frame[frame["rank"] < STATUS_ORDER.index("no_eval")]  # converged/ok need nothing
     if flagged.empty:
         return
     st.subheader("Needs attention")
