@@ -9,6 +9,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_LOGS = REPO / "sample_logs"
 PUBLIC_LOGS = REPO.parent / "shared" / "sample_logs_public"
+REAL_RUNS = REPO.parent / "shared" / "real_runs"
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +30,11 @@ def public_logs() -> Path:
 def sample_logs() -> Path:
     """The bundled sample logs (``sample_logs/``)."""
     return SAMPLE_LOGS
+
+
+@pytest.fixture(scope="session")
+def real_runs() -> Path:
+    """19 real runs from 12 public repositories (``../shared/real_runs``, one folder per run)."""
+    if not (REAL_RUNS / "SOURCES.md").is_file():
+        pytest.skip(f"real runs not found at {REAL_RUNS} (only CI and developers have them)")
+    return REAL_RUNS

@@ -192,14 +192,18 @@ def test_stuck_process_needs_a_planned_end_and_silence() -> None:
     assert "stuck_process" not in codes(done)
 
 
-def test_no_validation_metric_is_no_eval() -> None:
+def test_no_validation_metric_is_no_eval_with_how_to_evaluate() -> None:
     t = series("loss", "train", np.arange(1, 100), np.linspace(2, 1, 99))
-    assert diagnose_table(t).status == "no_eval"
+    d = diagnose_table(t, format="paddleseg")
+    assert d.status == "no_eval" and codes(d) == ["no_eval"]
+    assert (
+        "only the training loss" in d.findings[0].message and "--do_eval" in d.findings[0].message
+    )
 
 
 def test_too_few_evals_give_no_verdict() -> None:
     d = diagnose_table(run_table(np.array([0.3, 0.3, 0.3])))
-    assert d.status == "ok" and not d.findings
+    assert d.status == "ok" and not [f for f in d.findings if f.severity != "info"]
 
 
 def test_thresholds_from_a_config_file(tmp_path: Path) -> None:
@@ -213,3 +217,124 @@ def test_thresholds_from_a_config_file(tmp_path: Path) -> None:
     cfg.write_text("[diagnosis\n")
     with pytest.raises(MetricsError, match="not valid TOML"):
         load_config(cfg)
+
+
+# ---- finished runs, lifecycle, root cause, broken evaluation --------------------------------
+
+
+def stamped(table, start: float = 1.6e9, every: float = 60.0):
+    """The table with wall times, one ``every`` seconds per row, from ``start``."""
+    return table.assign(wall_time=start + every * np.arange(len(table), dtype=float))
+
+
+def test_a_finished_flat_run_is_converged_not_stalled() -> None:
+    miou = np.concatenate([rising(8, 0.55), 0.55 + 0.003 * noise(8, 5)])
+    d = diagnose_table(run_table(miou), {"planned_steps": 16000})
+    assert d.status == "converged"
+    (f,) = [f for f in d.findings if f.code == "converged"]
+    assert f.severity == "info" and f.evidence["finished_because"].startswith("reached")
+    share = f.evidence["share_of_schedule_flat"]
+    assert 0 < share < 1 and f"{share:.0%}" in f.message and "miou_plateau" not in codes(d)
+    assert f.evidence["noise"] != f.evidence["threshold"] != f.evidence["gain"]
+
+
+def test_a_finished_run_still_rising_gets_the_gain_of_a_longer_schedule() -> None:
+    x = np.arange(1, 16)
+    miou = 0.3 + 0.35 * (1 - np.exp(-x / 12)) + 0.002 * noise(15, 6)
+    d = diagnose_table(run_table(miou), {"planned_steps": 15000})
+    assert d.status == "ok"
+    f = next(f for f in d.findings if f.code == "still_improving")
+    assert "25% more iterations" in f.message
+    assert f.evidence["forecast_low"] <= f.evidence["forecast"] <= f.evidence["forecast_high"]
+    assert f.evidence["forecast"] > miou[-1] - 0.01
+
+
+def test_a_log_copied_long_after_it_stopped_is_stopped_early_not_stuck() -> None:
+    """Its file is new (a copy), its own time stamps are years old: judged by the stamps."""
+    t = stamped(run_table(rising()))
+    now = float(t["wall_time"].max()) + 3 * 365 * 86400
+    d = diagnose_table(t, {"planned_steps": 13000}, updated=now - 700, now=now)
+    assert d.status == "stopped" and codes(d)[0] == "stopped_early"
+    f = d.findings[0]
+    assert "Stopped at step 12000 of 13000 (92%)" in f.message
+    assert "no new record" not in f.message
+
+
+def test_a_run_silent_for_minutes_with_fresh_stamps_is_stuck() -> None:
+    t = stamped(run_table(rising()), start=1.7e9)
+    last = float(t["wall_time"].max())
+    d = diagnose_table(t, {"planned_steps": 40000}, updated=last, now=last + 3600)
+    assert d.status == "stopped" and "stuck_process" in codes(d)
+    assert "No new record for 1 h 0 min" in d.findings[0].message
+
+
+def test_a_run_without_a_plan_that_is_no_longer_written_is_finished() -> None:
+    miou = np.concatenate([rising(8, 0.55), 0.55 + 0.003 * noise(8, 7)])
+    t = stamped(run_table(miou))
+    now = float(t["wall_time"].max()) + 5 * 86400
+    assert diagnose_table(t, updated=now - 5 * 86400, now=now).status == "converged"
+    assert diagnose_table(run_table(miou)).status == "stalled"  # nothing says it ended
+
+
+def test_an_exponential_blow_up_is_an_explosion_not_spikes() -> None:
+    """Detectron2-like: 0.4 → 5e6 over the last 60 % of the run."""
+    s = np.arange(20, 20001, 20)
+    loss = np.where(s < 8000, 0.4 + 1.5 * np.exp(-s / 1500), 0.4 * np.exp((s - 8000) / 700))
+    parts = [series("loss", "train", s, loss), series("miou", "val", [5000, 10000], [0.3, 0.1])]
+    d = diagnose_table(concat_tables(parts))
+    assert loss[-1] > 5e6
+    assert d.status == "diverging" and codes(d)[0] == "loss_explosion"
+    assert d.findings[0].severity == "critical" and "loss_spikes" not in codes(d)
+
+
+def test_collapse_after_a_good_peak_is_diverging_and_folds_what_follows() -> None:
+    miou = np.array([0.3, 0.45, 0.55, 0.6, 0.62, 0.63, 0.05, 0.04, 0.04, 0.04, 0.04, 0.04])
+    extra = per_class([("road", np.r_[np.linspace(0.5, 0.9, 6), np.full(6, 0.1)]),
+                       ("car", np.r_[np.linspace(0.3, 0.6, 6), np.zeros(6)])])  # fmt: skip
+    d = diagnose_table(run_table(miou, extra=extra), {"planned_steps": 20000})
+    assert d.status == "diverging" and codes(d)[0] == "miou_collapse"
+    assert d.findings[0].evidence["collapse_step"] == 7000
+    assert "dead_class" in d.findings[0].evidence["consequences"]
+    assert not [f.code for f in d.findings[1:] if f.severity != "info"]  # no separate causes
+
+
+def test_a_class_absent_at_every_eval_with_mIoU_100_is_a_broken_evaluation() -> None:
+    n = 6
+    extra = per_class([("background", np.full(n, 1.0)), ("digits", np.full(n, np.nan))])
+    d = diagnose_table(run_table(np.full(n, 1.0), extra=extra), {"planned_steps": 6000})
+    assert d.status == "broken_eval"
+    f = d.findings[0]
+    assert f.code == "broken_eval" and f.severity == "critical" and f.checks[0] == "labels"
+    assert "'digits'" in f.message and "converged" not in codes(d)
+
+
+def test_a_class_never_in_the_val_set_is_a_warning_and_the_ignore_class_is_not() -> None:
+    n = 8
+    extra = per_class(
+        [
+            ("unlabeled", np.full(n, np.nan)),
+            ("road", np.linspace(0.5, 0.9, n)),
+            ("car", np.linspace(0.2, 0.6, n)),
+            ("tunnel", np.full(n, np.nan)),
+        ]
+    )
+    d = diagnose_table(run_table(rising(n), extra=extra))
+    f = next(f for f in d.findings if f.code == "class_never_evaluated")
+    assert f.severity == "warning" and f.evidence["classes"] == ["tunnel"]
+    assert d.status == "attention"  # a warning never sits under a green "ok"
+
+
+def test_a_high_lr_at_a_plateau_puts_learning_rate_first() -> None:
+    miou = np.array([0.3, 0.42, 0.5, 0.47, 0.51, 0.34, 0.49, 0.5, 0.33, 0.47, 0.5, 0.35])
+    d = diagnose_table(run_table(miou, lr=lambda s: 0.01 * (1 - 0.12 * s / s.max())))
+    f = next(f for f in d.findings if f.code in ("miou_plateau", "converged"))
+    assert f.checks[0] == "learning_rate"
+
+
+def test_every_status_is_explained_and_every_code_declared_once() -> None:
+    from metrics.diagnosis import CODES, STATUS_MEANING, STATUS_ORDER
+
+    assert set(STATUS_MEANING) == set(STATUS_ORDER)
+    for code in CODES.values():
+        assert code.status is None or code.status in STATUS_ORDER
+        assert code.when

@@ -39,3 +39,20 @@ def test_every_diagnosis_setting_is_documented() -> None:
     table = README.split("| setting | default | meaning |", 1)[1].split("\n\n", 1)[0]
     documented = set(re.findall(r"`(\w+)`", table))
     assert {f.name for f in fields(DiagnosisConfig)} <= documented
+
+
+def test_every_finding_code_has_a_row_with_its_severity_and_status() -> None:
+    from metrics.diagnosis import CODES, STATUS_ORDER
+
+    table = README.split("| code | severity | status | when |", 1)[1].split("\n\n", 1)[0]
+    rows = {
+        m.group(1): (m.group(2), m.group(3))
+        for m in re.finditer(r"^\| `(\w+)` \| ([^|]+) \| ([^|]+) \|", table, re.MULTILINE)
+    }
+    assert set(rows) == set(CODES)
+    for code, declared in CODES.items():
+        severity, status = rows[code]
+        assert declared.severity in severity, code
+        assert (declared.status or "—") in status, code
+    statuses = README.split("| status | meaning |", 1)[1].split("\n\n", 1)[0]
+    assert re.findall(r"^\| `(\w+)` \|", statuses, re.MULTILINE) == list(STATUS_ORDER)
