@@ -9,6 +9,7 @@ Every error a user can act on derives from one base, so the CLI and the dashboar
     ├── SchemaError           a table does not follow the tidy contract
     ├── ColumnMappingError    a CSV/JSON-lines mapping names a column that is not there
     ├── RunSelectionError     a run path resolves outside the log folder
+    ├── SettingsError         a settings file or flag is malformed, unknown or out of range
     └── InputError            bad arrays passed to a metric (shape, dtype, labels, range)
 """
 
@@ -37,6 +38,10 @@ class ColumnMappingError(MetricsError):
 
 class RunSelectionError(MetricsError):
     """A run was asked for that does not exist or lies outside the log folder."""
+
+
+class SettingsError(MetricsError):
+    """A settings file (``segwatch.toml``) or a flag holds a value segwatch cannot use."""
 
 
 class InputError(MetricsError, ValueError):

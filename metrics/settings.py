@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from metrics.errors import ColumnMappingError, MetricsError
+from metrics.errors import ColumnMappingError, SettingsError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,13 +32,13 @@ _COLUMN_KEYS = {"step", "wall_time", "percent", "map"}
 
 
 def read_settings(path: str | Path) -> dict[str, Any]:
-    """The tables of a settings file; ``MetricsError`` naming the file when it is unusable."""
+    """The tables of a settings file; ``SettingsError`` naming the file when it is unusable."""
     try:
         return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise MetricsError(f"{path}: cannot read the settings file ({exc.strerror})") from None
+        raise SettingsError(f"{path}: cannot read the settings file ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise MetricsError(f"{path}: not valid TOML ({exc})") from None
+        raise SettingsError(f"{path}: not valid TOML ({exc})") from None
 
 
 def settings_path(logdir: str, explicit: str | None = None) -> Path | None:

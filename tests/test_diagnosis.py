@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from metrics.diagnosis import DiagnosisConfig, diagnose_table, load_config
-from metrics.errors import MetricsError
+from metrics.errors import MetricsError, SettingsError
 from metrics.schema import concat_tables, make_table
 
 
@@ -338,3 +338,26 @@ def test_every_status_is_explained_and_every_code_declared_once() -> None:
     for code in CODES.values():
         assert code.status is None or code.status in STATUS_ORDER
         assert code.when
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('window = "5"', r"\[diagnosis\] window must be an integer, got '5' \(str\)"),
+        ("z = true", r"\[diagnosis\] z must be a number, got True"),
+        ("window = 2.5", r"window must be an integer, got 2.5"),
+        ("lr_floor = 1.5", r"lr_floor must be between"),
+        ("min_evals = -1", r"min_evals must be between"),
+    ],
+)
+def test_bad_settings_are_named_with_what_was_expected(tmp_path: Path, line, message) -> None:
+    cfg = tmp_path / "segwatch.toml"
+    cfg.write_text(f"[diagnosis]\n{line}\n")
+    with pytest.raises(SettingsError, match=message):
+        load_config(cfg)
+
+
+def test_a_float_setting_takes_an_integer() -> None:
+    assert load_config(None, z=2).z == 2.0
+    with pytest.raises(SettingsError, match="--window must be an integer"):
+        load_config(None, window=5.5)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from metrics.errors import MetricsError
+from metrics.errors import SettingsError
 from metrics.settings import read_settings
 
 
@@ -44,21 +44,61 @@ class DiagnosisConfig:
     stuck_intervals: float = 10.0
 
 
+#: Bounds a setting must keep to mean anything (inclusive); fractions stay in (0, 1].
+_BOUNDS: dict[str, tuple[float, float]] = {
+    "window": (3, 1000),
+    "z": (0.1, 10.0),
+    "min_evals": (3, 10000),
+    "lr_floor": (1e-9, 1.0),
+    "lr_early": (1e-9, 1.0),
+    "overfit_evals": (1, 1000),
+    "dead_iou": (0.0, 1.0),
+    "dead_evals": (1, 1000),
+    "majority_margin": (0.0, 10.0),
+    "uniform_margin": (0.0, 10.0),
+    "explode_fraction": (1e-9, 100.0),
+    "spike_z": (0.1, 1000.0),
+    "stuck_seconds": (0.0, 1e9),
+    "stuck_intervals": (0.0, 1e6),
+}
+
+
 def load_config(path: str | Path | None = None, **overrides: Any) -> DiagnosisConfig:
-    """Defaults, updated from a TOML file's ``[diagnosis]`` table, then from ``overrides``."""
-    cfg = DiagnosisConfig()
-    known = {f.name for f in fields(DiagnosisConfig)}
+    """Defaults, updated from a TOML file's ``[diagnosis]`` table, then from ``overrides``.
+
+    Every value is checked for its type and range: a bad one raises ``SettingsError`` naming
+    the file, the setting and what was expected (``window = "5"`` is a string, not a number).
+    """
+    known = {f.name: f for f in fields(DiagnosisConfig)}
     values: dict[str, Any] = {}
     if path is not None:
         table = read_settings(path).get("diagnosis", {})
-        unknown = sorted(set(table) - known)
+        if not isinstance(table, dict):
+            raise SettingsError(f"{path}: [diagnosis] must be a table of settings")
+        unknown = sorted(set(table) - set(known))
         if unknown:
-            raise MetricsError(
+            raise SettingsError(
                 f"{path}: unknown setting(s) {unknown} in [diagnosis]; known: {sorted(known)}"
             )
-        values.update(table)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return replace(cfg, **values)
-    except TypeError as exc:
-        raise MetricsError(f"bad diagnosis setting: {exc}") from None
+        values.update({k: _checked(k, v, f"{path}: [diagnosis] {k}") for k, v in table.items()})
+    for k, v in overrides.items():
+        if v is None:
+            continue
+        if k not in known:
+            raise SettingsError(f"unknown diagnosis setting {k!r}; known: {sorted(known)}")
+        values[k] = _checked(k, v, f"--{k.replace('_', '-')}")
+    return replace(DiagnosisConfig(), **values)
+
+
+def _checked(name: str, value: Any, where: str) -> int | float:
+    """The value of setting ``name`` if it has the right type and range, else SettingsError."""
+    want_int = isinstance(getattr(DiagnosisConfig(), name), int)
+    kind = "an integer" if want_int else "a number"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SettingsError(f"{where} must be {kind}, got {value!r} ({type(value).__name__})")
+    if want_int and not isinstance(value, int):
+        raise SettingsError(f"{where} must be {kind}, got {value!r}")
+    lo, hi = _BOUNDS[name]
+    if not (lo <= value <= hi):
+        raise SettingsError(f"{where} must be between {lo:g} and {hi:g}, got {value!r}")
+    return value if want_int else float(value)

@@ -13,7 +13,6 @@ import warnings
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import OptimizeWarning, curve_fit
 
 from metrics.stats.series import Values
 
@@ -92,6 +91,8 @@ def fit_one(u: Values, v: Values, upper: float | None) -> Params:
         raise RuntimeError("no finite starting point for the fit")
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
+            from scipy.optimize import OptimizeWarning, curve_fit  # only when fitting
+
             warnings.simplefilter("ignore", OptimizeWarning)
             popt, _ = curve_fit(model, u, v, p0=p0, bounds=(lo, hi), jac=_jac, method="trf")
     except (RuntimeError, ValueError):

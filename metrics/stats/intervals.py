@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
 from metrics.stats.series import Values, as_series, finite
 
@@ -66,6 +65,8 @@ def spearman(x: npt.ArrayLike, y: npt.ArrayLike) -> Correlation:
         return Correlation(math.nan, math.nan, n)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        from scipy import stats  # only when a correlation is asked for (start-up)
+
         res = stats.spearmanr(a[both], b[both])
     return Correlation(float(res.statistic), float(res.pvalue), n)
 

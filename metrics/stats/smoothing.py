@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.signal import lfilter
 
 from metrics.errors import InputError
 
@@ -50,6 +49,8 @@ def ema(values: Any, weight: float = 0.6) -> Floats:
     if w == 1.0:  # TensorBoard's degenerate end: a flat 0, unless the series is constant
         out[finite] = v if np.all(v == v[0]) else 0.0
         return out
+    from scipy.signal import lfilter  # here, not at import: scipy.signal costs ~1 s of start-up
+
     smoothed = lfilter([1.0 - w], [1.0, -w], v)  # same operations as TensorBoard's loop
     _debias(smoothed, w)
     _keep_constant_prefix(v, smoothed)
