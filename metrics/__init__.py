@@ -1,10 +1,27 @@
-"""segwatch's library: log readers, segmentation metrics, trend statistics and diagnosis.
+"""segwatch's library: log readers, runs, segmentation metrics, trend statistics and diagnosis.
 
-No Streamlit here: the dashboard and the CLI are thin layers over these functions.
+No Streamlit here: the dashboard and the CLI are thin layers over these functions. The layers,
+from a log line to a finding::
+
+    readers/    one module per log format → one tidy table (run, step, split, metric, value,
+                wall_time), detected by content, read whole or tailed
+    runs/       the runs below a folder, their files merged, followed live, summarised, diffed
+    facts/      what a run's logged config says (read as data, never executed)
+    stats/      smoothing, trend and noise statistics, the forecast of the final mIoU
+    diagnosis/  rules over a run's series → findings with evidence, checks and a status
+    masks/      mIoU from prediction/label masks, image-output MSE, label audits
 """
 
 from __future__ import annotations
 
+from metrics.diagnosis import (
+    DiagnosisConfig,
+    Finding,
+    RunDiagnosis,
+    diagnose,
+    diagnose_table,
+    load_config,
+)
 from metrics.errors import (
     ColumnMappingError,
     InputError,
@@ -13,25 +30,72 @@ from metrics.errors import (
     MetricsError,
     RunSelectionError,
     SchemaError,
+    SettingsError,
 )
+from metrics.facts import RunFacts
+from metrics.masks.miou import confusion_matrix, iou_per_class, mean_iou, scores
+from metrics.masks.pixel import mse, psnr
 from metrics.readers.registry import LogData, detect_format, formats, get_format, read_log
-from metrics.runs.tail import LogTailer
+from metrics.runs import (
+    LiveRun,
+    LogTailer,
+    Run,
+    RunSource,
+    RunSummary,
+    diff_runs,
+    discover_runs,
+    load_run,
+    summarize,
+)
 from metrics.schema import COLUMNS, validate_table
+from metrics.stats.forecast import Forecast, forecast
+from metrics.stats.smoothing import ema, ema_by_step
+from metrics.stats.trends import Progress, noise_level, progress, trend
 
 __all__ = [
     "COLUMNS",
     "ColumnMappingError",
+    "DiagnosisConfig",
+    "Finding",
+    "Forecast",
     "InputError",
+    "LiveRun",
     "LogData",
     "LogFormatError",
     "LogReadError",
     "LogTailer",
     "MetricsError",
+    "Progress",
+    "Run",
+    "RunDiagnosis",
+    "RunFacts",
     "RunSelectionError",
+    "RunSource",
+    "RunSummary",
     "SchemaError",
+    "SettingsError",
+    "confusion_matrix",
     "detect_format",
+    "diagnose",
+    "diagnose_table",
+    "diff_runs",
+    "discover_runs",
+    "ema",
+    "ema_by_step",
+    "forecast",
     "formats",
     "get_format",
+    "iou_per_class",
+    "load_config",
+    "load_run",
+    "mean_iou",
+    "mse",
+    "noise_level",
+    "progress",
+    "psnr",
     "read_log",
+    "scores",
+    "summarize",
+    "trend",
     "validate_table",
 ]

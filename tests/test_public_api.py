@@ -14,6 +14,16 @@ def test_all_names_exist_and_every_public_error_is_exported() -> None:
     assert errors <= set(metrics.__all__)
 
 
+def test_the_main_entry_points_are_public() -> None:
+    """What a user scripts with: read, find and load runs, diagnose, metrics, statistics."""
+    for name in (
+        "read_log", "LogTailer", "discover_runs", "load_run", "LiveRun", "summarize",
+        "diagnose", "diagnose_table", "load_config", "mean_iou", "confusion_matrix", "ema",
+        "progress", "forecast", "diff_runs",
+    ):  # fmt: skip
+        assert name in metrics.__all__ and callable(getattr(metrics, name)), name
+
+
 def test_names_other_parts_rely_on() -> None:
     for module, names in {
         "metrics.masks.miou": ["confusion_matrix", "iou_per_class", "mean_iou"],
