@@ -9,6 +9,7 @@ Every error a user can act on derives from one base, so the CLI and the dashboar
     ├── SchemaError           a table does not follow the tidy contract
     ├── ColumnMappingError    a CSV/JSON-lines mapping names a column that is not there
     ├── RunSelectionError     a run path resolves outside the log folder
+    ├── ConfigBudgetError     a logged config is too large or too deep to read safely
     └── InputError            bad arrays passed to a metric (shape, dtype, labels, range)
 """
 
@@ -41,3 +42,7 @@ class RunSelectionError(MetricsError):
 
 class InputError(MetricsError, ValueError):
     """Arrays given to a metric are not what it expects."""
+
+
+class ConfigBudgetError(MetricsError):
+    """A logged config is too large, too deeply nested or too slow to read within its budget."""

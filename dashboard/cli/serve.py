@@ -69,6 +69,8 @@ def _serve(args: argparse.Namespace) -> int:
         f"--server.port={args.port}",
         f"--server.address={args.host}",
         "--browser.gatherUsageStats=false",
+        # a traceback (with server paths) never reaches the browser; pages show typed messages
+        "--client.showErrorDetails=none",
         "--",
         "--logdir",
         logdir,

@@ -35,9 +35,10 @@ class LogTailer:
         format: str | None = None,
         run: str | None = None,
         options: Mapping[str, Any] | None = None,
+        root: str | None = None,
     ) -> None:
         self.path = str(path)
-        self._src = open_source(self.path)
+        self._src = open_source(self.path, root)
         self.run = run if run is not None else self._src.name
         self._options = options
         self._fmt: LogFormat | None = get_format(format) if format else None
