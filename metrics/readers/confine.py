@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from metrics.errors import LogReadError
+from metrics.errors import OutsideLogdirError
 
 
 def real_root(folder: str) -> str:
@@ -30,9 +30,10 @@ def is_inside(path: str, root: str) -> bool:
 
 
 def check_inside(path: str, root: str | None, shown: str | None = None) -> None:
-    """Raise ``LogReadError`` when local ``path`` resolves outside ``root`` (None: no rule)."""
+    """Raise ``OutsideLogdirError`` when local ``path`` resolves outside ``root`` (None: no
+    rule)."""
     if root is not None and not is_inside(path, root):
-        raise LogReadError(
+        raise OutsideLogdirError(
             f"{shown or path}: resolves outside the log folder {root} (a symlink or a path "
             "out of LOGDIR); segwatch reads only files inside it"
         )
