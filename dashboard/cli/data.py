@@ -29,6 +29,7 @@ from metrics.masks.folder_eval import (
 )
 from metrics.masks.folders import read_class_names
 from metrics.masks.label_audit import LabelAudit, audit_labels
+from metrics.masks.miou import MAX_CLASSES
 
 PROGRESS_MIN_FILES = 20  # below this a progress bar is noise
 _SHOWN_PROBLEMS = 20
@@ -53,7 +54,7 @@ def add_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _common(p: argparse.ArgumentParser, num_classes_required: bool) -> None:
-    p.add_argument("--num-classes", type=_positive_int, required=num_classes_required)
+    p.add_argument("--num-classes", type=_class_count, required=num_classes_required)
     p.add_argument(
         "--ignore-index",
         type=_ignore_index,
@@ -86,6 +87,17 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _class_count(text: str) -> int:
+    """``--num-classes``: 1 … ``MAX_CLASSES`` (a usage error beyond, not a memory error)."""
+    value = _positive_int(text)
+    if value > MAX_CLASSES:
+        raise argparse.ArgumentTypeError(
+            f"expected at most {MAX_CLASSES} classes (the confusion matrix holds "
+            f"num_classes² counts), got {value}"
+        )
     return value
 
 
