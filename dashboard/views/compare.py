@@ -87,6 +87,8 @@ def _what_changed(picked: Sequence[RunSource]) -> None:
     diff = diff_runs(a.run, facts_a, b.run, facts_b)
     with st.expander(f"What changed: {md(a.run.name)} → {md(b.run.name)}", expanded=True):
         st.dataframe(diff_rows(diff), hide_index=True)
+        for why in diff.unavailable:
+            st.warning(f"Facts unavailable: {md(why)}", icon="⚠️")
         if not diff.compared:
             st.caption("One of the two runs logged no config, so only the results are compared.")
 

@@ -116,6 +116,8 @@ def _live_run(source: RunSource, weight: float, fit: bool, log: bool) -> None:
 
 def _facts(facts: RunFacts | None) -> None:
     """What the logged config says, and the export advice that follows from it."""
+    if facts is not None and facts.unavailable:
+        st.warning(f"Facts unavailable: {md(facts.unavailable)}", icon="⚠️")
     rows = fact_rows(facts)
     if not rows:
         st.info("This run's logs print no training config segwatch can read.")

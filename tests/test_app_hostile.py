@@ -1,0 +1,73 @@
+"""Issue 14 in the dashboard: a run with a hostile config costs its own facts, never the page
+(Runs, Run facts, Compare), and a 29-digit integer in a config never reaches plotly."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.test_hostile_configs import DICT_DOUBLING, NAME_NESTING
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+RUN = Path(__file__).resolve().parents[1] / "sample_logs/mmseg1x/deeplabv3_r50_cityscapes_stalled"
+CONFIGS = {
+    "good": None,
+    "doubling": DICT_DOUBLING,
+    "nesting": NAME_NESTING,
+    "bigint": "train_cfg = dict(max_iters=12345678901234567890123456789)\n",
+}
+
+
+@pytest.fixture()
+def logdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for name, text in CONFIGS.items():
+        shutil.copytree(RUN, tmp_path / name)
+        if text is not None:
+            (tmp_path / name / "20240208_130544" / "vis_data" / "config.py").write_text(text)
+    monkeypatch.setenv("SEGWATCH_LOGDIR", str(tmp_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield tmp_path
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _run_page(name: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.query_params["run"] = name
+    return at.switch_page("views/run.py").run()
+
+
+def test_runs_page_lists_every_run(logdir: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert set(at.dataframe[0].value["run"]) == set(CONFIGS)
+
+
+@pytest.mark.parametrize(
+    ("name", "why"), [("doubling", "config too large"), ("nesting", "config too deep")]
+)
+def test_run_page_says_why_facts_are_missing(logdir: Path, name: str, why: str) -> None:
+    at = _run_page(name)
+    assert not at.exception
+    assert any(why in w.value for w in at.warning)
+
+
+def test_integer_beyond_int64_does_not_break_the_run_page(logdir: Path) -> None:
+    at = _run_page("bigint")
+    assert not at.exception and not at.error
+
+
+def test_compare_shows_why_a_config_was_not_compared(logdir: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.query_params["runs"] = ["good", "doubling"]
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    assert any("config too large" in w.value for w in at.warning)
