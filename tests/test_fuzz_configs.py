@@ -33,7 +33,7 @@ def _expr(rng: random.Random, names: int, depth: int = 0) -> str:
         if pick == 1:
             return rng.choice(["1.5", "'x'", "None", "True", "(1, 2)", "[]", "{}"])
         if pick == 2:
-            k = rng.randint(1, 300)
+            k = rng.choice([rng.randint(1, 8), rng.randint(1, 300)])
             return "[" * k + "1" + "]" * k
         return f"n{rng.randrange(names)}"
     a, b = _expr(rng, names, depth + 1), _expr(rng, names, depth + 1)

@@ -3,6 +3,7 @@ declared size) and the folder goes on; a huge class count is a usage error."""
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -76,3 +77,15 @@ def test_huge_class_count_is_a_usage_error(
     assert "at most 4096 classes" in capsys.readouterr().err
     with pytest.raises(InputError, match="num_classes` <= 4096"):
         confusion_matrix(np.zeros(1, np.uint8), np.zeros(1, np.uint8), 100_000_000)
+
+
+def test_eval_json_is_strict_when_a_class_is_absent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for d in ("pred", "gt"):
+        (tmp_path / d).mkdir()
+        save_mask(tmp_path / d / "a.png", np.ones((4, 4), np.uint8))  # class 2 never appears
+    main(["eval", str(tmp_path / "pred"), str(tmp_path / "gt"), "--num-classes", "3", "--json"])
+    out = capsys.readouterr().out
+    doc = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
+    assert doc and "null" in out  # the absent class's IoU

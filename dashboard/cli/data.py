@@ -9,7 +9,6 @@ traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
@@ -17,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from dashboard.cli.common import EXIT_FLAGGED, EXIT_OK, EXIT_USAGE
+from dashboard.cli.common import EXIT_FLAGGED, EXIT_OK, EXIT_USAGE, strict_json
 from metrics.errors import MetricsError
 from metrics.masks.data_report import save_audit, save_eval
 from metrics.masks.folder_eval import (
@@ -202,7 +201,7 @@ def _saved(path: str) -> None:
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], table: Callable[[], None]) -> None:
     if args.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(strict_json(data))
     else:
         table()
 
