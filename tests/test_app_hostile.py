@@ -71,3 +71,22 @@ def test_compare_shows_why_a_config_was_not_compared(logdir: Path) -> None:
     at.switch_page("views/compare.py").run()
     assert not at.exception
     assert any("config too large" in w.value for w in at.warning)
+
+
+def test_a_run_that_fails_to_summarise_costs_only_its_row(
+    logdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import cache
+
+    real = cache.row
+
+    def flaky(state):  # type: ignore[no-untyped-def]
+        if state.name == "doubling":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(state)
+
+    monkeypatch.setattr(cache, "row", flaky)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert set(at.dataframe[0].value["run"]) == set(CONFIGS) - {"doubling"}
+    assert any("doubling" in e.value and "RecursionError" in e.value for e in at.error)

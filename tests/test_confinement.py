@@ -114,3 +114,14 @@ def test_check_inside_rule(tmp_path: Path) -> None:
     os.symlink(tmp_path, tmp_path / "in" / "up")
     with pytest.raises(LogReadError, match="outside"):
         check_inside(str(tmp_path / "in" / "up" / "x"), root)
+
+
+def test_a_log_file_named_on_the_command_line_may_be_a_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "data" / "run" / "version_0"
+    shutil.copytree(LIGHTNING / "version_0", real)
+    (tmp_path / "link.csv").symlink_to(real / "metrics.csv")
+    (source,) = discover_runs(str(tmp_path / "link.csv"))
+    assert len(load_run(source).table) > 0  # the named file itself is read
+    (tmp_path / "hparams.yaml").write_text("secret: SECRET-HPARAM\n")
+    facts = _facts(tmp_path / "link.csv")  # beside the link, outside the real file's folder
+    assert "SECRET" not in json.dumps(dict(facts.config))

@@ -110,6 +110,8 @@ READERS: dict[str, Callable[[str, str | None], RunFacts | None]] = {
     "lightning-csv": _lightning,
 }
 _RANK = {name: i for i, name in enumerate(READERS)}
+# What budget errors name when the config has no file of its own (``load_yaml``'s default…).
+_GENERIC_WHERE = ("YAML config", "JSON config", "config")
 
 
 class LogFileRef(Protocol):
@@ -135,7 +137,10 @@ def facts_for_files(files: Sequence[LogFileRef]) -> RunFacts | None:
         try:
             facts = READERS[f.format](f.path, getattr(f, "root", None))
         except ConfigBudgetError as exc:
-            why = str(exc) if f.path in str(exc) else f"{f.path}: {exc}"
+            why = str(exc)
+            for generic in _GENERIC_WHERE:  # a config block inside the log itself
+                if why.startswith(generic + ":"):
+                    why = f.path + why[len(generic) :]
             return RunFacts(source=f.path, unavailable=why)
         if facts is not None:
             return facts

@@ -44,9 +44,9 @@ class LogFile:
     format: str
     launch: str  # a timestamp from the path ("" when the file names none)
     priority: int  # lower is preferred when two files carry the same metric
-    #: real path of LOGDIR (of the file's folder when a file was given): every file opened for
-    #: this run, side files included, must lie inside it (``metrics.readers.confine``); None
-    #: for remote (fsspec) paths
+    #: real path of LOGDIR (of the real file's folder when a file was given): every file
+    #: opened for this run, side files included, must lie inside it
+    #: (``metrics.readers.confine``); None for remote (fsspec) paths
     root: str | None = None
 
 
@@ -79,7 +79,9 @@ def discover_runs(logdir: str, options: Mapping[str, Any] | None = None) -> list
         if fmt is None:
             raise MetricsError(_unknown(str(logdir)))
         name = posixpath.basename(root)
-        folder = _real_root(fs, posixpath.dirname(root))
+        # the file was named: its real folder confines the side files read beside it
+        real = _real_root(fs, root)
+        folder = posixpath.dirname(real) if real is not None else None
         lf = LogFile(prefix + root, fmt, "", _priority(fmt), folder)
         return [RunSource(name, str(logdir), (lf,))]
     found: dict[str, list[LogFile]] = {}
