@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from metrics.errors import (
     ColumnMappingError,
+    ConfigBudgetError,
     InputError,
     LogFormatError,
     LogReadError,
     MetricsError,
+    OutsideLogdirError,
     RunSelectionError,
     SchemaError,
 )
@@ -21,12 +23,14 @@ from metrics.schema import COLUMNS, validate_table
 __all__ = [
     "COLUMNS",
     "ColumnMappingError",
+    "ConfigBudgetError",
     "InputError",
     "LogData",
     "LogFormatError",
     "LogReadError",
     "LogTailer",
     "MetricsError",
+    "OutsideLogdirError",
     "RunSelectionError",
     "SchemaError",
     "detect_format",

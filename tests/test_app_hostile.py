@@ -90,3 +90,25 @@ def test_a_run_that_fails_to_summarise_costs_only_its_row(
     assert not at.exception
     assert set(at.dataframe[0].value["run"]) == set(CONFIGS) - {"doubling"}
     assert any("doubling" in e.value and "RecursionError" in e.value for e in at.error)
+
+
+def test_a_run_that_fails_to_compare_costs_only_its_curves(
+    logdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard.figures import compare
+
+    real = compare.compare_series
+
+    def flaky(name, *args):  # type: ignore[no-untyped-def]
+        if name == "doubling":
+            raise MemoryError("simulated")
+        return real(name, *args)
+
+    monkeypatch.setattr(compare, "compare_series", flaky)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.query_params["runs"] = ["good", "doubling", "bigint"]
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    assert any("doubling" in e.value and "MemoryError" in e.value for e in at.error)
+    assert at.dataframe[-1].value["run"].tolist() == ["good", "bigint"]
