@@ -112,3 +112,17 @@ def test_a_run_that_fails_to_compare_costs_only_its_curves(
     assert not at.exception
     assert any("doubling" in e.value and "MemoryError" in e.value for e in at.error)
     assert at.dataframe[-1].value["run"].tolist() == ["good", "bigint"]
+
+
+def test_run_page_shows_a_message_not_a_traceback(
+    logdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import cache
+
+    def broken(state, weight):  # type: ignore[no-untyped-def]
+        raise RecursionError("simulated")
+
+    monkeypatch.setattr(cache, "run_plot", broken)
+    at = _run_page("good")
+    assert not at.exception
+    assert any("good" in e.value and "RecursionError" in e.value for e in at.error)
