@@ -24,10 +24,12 @@ from metrics.diagnosis import (
 )
 from metrics.errors import (
     ColumnMappingError,
+    ConfigBudgetError,
     InputError,
     LogFormatError,
     LogReadError,
     MetricsError,
+    OutsideLogdirError,
     RunSelectionError,
     SchemaError,
     SettingsError,
@@ -55,6 +57,7 @@ from metrics.stats.trends import Progress, noise_level, progress, trend
 __all__ = [
     "COLUMNS",
     "ColumnMappingError",
+    "ConfigBudgetError",
     "DiagnosisConfig",
     "Finding",
     "Forecast",
@@ -65,6 +68,7 @@ __all__ = [
     "LogReadError",
     "LogTailer",
     "MetricsError",
+    "OutsideLogdirError",
     "Progress",
     "Run",
     "RunDiagnosis",

@@ -6,10 +6,12 @@ Every error a user can act on derives from one base, so the CLI and the dashboar
     MetricsError
     ├── LogFormatError        a file is in no known format, or not the one asked for
     ├── LogReadError          a file cannot be read (missing, a FIFO, too large, permission)
+    │   └── OutsideLogdirError    it resolves outside the log folder (a symlink out of it)
     ├── SchemaError           a table does not follow the tidy contract
     ├── ColumnMappingError    a CSV/JSON-lines mapping names a column that is not there
     ├── RunSelectionError     a run path resolves outside the log folder
     ├── SettingsError         a settings file or flag is malformed, unknown or out of range
+    ├── ConfigBudgetError     a logged config is too large or too deep to read safely
     └── InputError            bad arrays passed to a metric (shape, dtype, labels, range)
 """
 
@@ -26,6 +28,10 @@ class LogFormatError(MetricsError):
 
 class LogReadError(MetricsError):
     """A log cannot be read at all (missing, not a regular file, larger than the limit)."""
+
+
+class OutsideLogdirError(LogReadError):
+    """A file opened for a run resolves (symlinks followed) outside the log folder."""
 
 
 class SchemaError(MetricsError):
@@ -46,3 +52,7 @@ class SettingsError(MetricsError):
 
 class InputError(MetricsError, ValueError):
     """Arrays given to a metric are not what it expects."""
+
+
+class ConfigBudgetError(MetricsError):
+    """A logged config is too large, too deeply nested or too slow to read within its budget."""

@@ -169,3 +169,13 @@ def test_live_run_shows_new_steps(server: tuple[str, Path], browser) -> None:  #
     assert time.time() - start < 15
     _shot(page, "run-live")
     page.close()
+
+
+def test_overview_address_opens_the_runs_page(server: tuple[str, Path], browser) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14, item 18: /overview (the README's address) is the Runs page, not a 404 modal."""
+    url, _ = server
+    page = _page(browser, [])
+    page.goto(url + "/overview")
+    page.get_by_text("stalled · stalled").wait_for(timeout=30_000)
+    assert page.get_by_text("Page not found").count() == 0
+    page.close()

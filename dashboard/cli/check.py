@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from typing import Any
@@ -13,11 +12,13 @@ from dashboard.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_column_flags,
+    printable,
     reader_options,
+    strict_json,
 )
-from metrics.diagnosis import diagnose, load_config
+from metrics.diagnosis import DiagnosisConfig, diagnose, load_config
 from metrics.errors import MetricsError
-from metrics.runs import discover_runs, load_run, summarize
+from metrics.runs import RunSource, discover_runs, load_run, summarize
 from metrics.settings import settings_path
 
 
@@ -67,26 +68,34 @@ def _check(args: argparse.Namespace) -> int:
             options = reader_options(args, path)
             sources = discover_runs(path, options)
         except MetricsError as exc:
-            print(f"segwatch: {exc}", file=sys.stderr)
+            print(f"segwatch: {printable(str(exc))}", file=sys.stderr)
             failed = True
             continue
         for source in sources:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    run = load_run(source, options=options)
-                except MetricsError as exc:
-                    results.append({"run": source.name, "path": source.path, "error": str(exc)})
-                    failed = True
-                    continue
-                except Exception as exc:  # a reader bug must not hide the other runs
-                    what = f"{type(exc).__name__}: {exc}"
-                    error = f"internal error while reading ({what}); please report it"
-                    results.append({"run": source.name, "path": source.path, "error": error})
-                    failed = True
-                    continue
-            for w in caught:
-                print(f"segwatch: warning: {w.message}", file=sys.stderr)
+            entry, bad = _check_run(source, options, config, args.fail_on)
+            results.append(entry)
+            failed |= "error" in entry
+            flagged |= bad
+    if not results:
+        shown = printable(", ".join(args.paths))
+        print(f"segwatch: no training logs found in {shown}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(strict_json({"runs": results}))
+    else:
+        _print_table(results)
+    return EXIT_FLAGGED if failed or flagged else EXIT_OK
+
+
+def _check_run(
+    source: RunSource, options: Any, config: DiagnosisConfig, fail_on: str
+) -> tuple[dict[str, Any], bool]:
+    """One run's entry (or its error: a failure is contained to its run) and whether it is
+    flagged at ``fail_on``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            run = load_run(source, options=options)
             entry = summarize(run.table, run.name, run.path, run.format).to_dict()
             entry["files"] = [{"path": f.path, "format": f.format} for f in run.files]
             entry["restarts"] = [{"step": r.step, "line": r.line} for r in run.restarts]
@@ -94,16 +103,15 @@ def _check(args: argparse.Namespace) -> int:
             entry["facts"] = dict(run.facts)
             verdict = diagnose(run, config)
             entry.update(verdict.to_dict())
-            flagged |= any(f.severity in _FAIL_RANK[args.fail_on] for f in verdict.findings)
-            results.append(entry)
-    if not results:
-        print("segwatch: no training logs found in " + ", ".join(args.paths), file=sys.stderr)
-        return EXIT_USAGE
-    if args.json:
-        print(json.dumps({"runs": results}, indent=2))
-    else:
-        _print_table(results)
-    return EXIT_FLAGGED if failed or flagged else EXIT_OK
+        except MetricsError as exc:
+            return {"run": source.name, "path": source.path, "error": str(exc)}, False
+        except Exception as exc:  # a reader bug must not hide the other runs
+            what = f"{type(exc).__name__}: {exc}"[:300]
+            error = f"internal error while reading ({what}); please report it"
+            return {"run": source.name, "path": source.path, "error": error}, False
+    for w in caught:
+        print(f"segwatch: warning: {printable(str(w.message))}", file=sys.stderr)
+    return entry, any(f.severity in _FAIL_RANK[fail_on] for f in verdict.findings)
 
 
 def _print_table(results: list[dict[str, Any]]) -> None:
@@ -119,6 +127,7 @@ def _print_table(results: list[dict[str, Any]]) -> None:
             f = r["findings"][0]
             top = f["code"] + (f" → {f['checks'][0]}" if f["checks"] else "")
         rows.append((r["run"], r["status"], best, last, top))
+    rows = [tuple(printable(c) for c in row) for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]

@@ -1,9 +1,16 @@
-"""What the ``segwatch`` commands share: exit codes and the reader options of a log folder."""
+"""What the ``segwatch`` commands share: exit codes, the reader options of a log folder, strict
+JSON and terminal-safe text."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import re
+from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from metrics.settings import column_options, read_settings, settings_path
 
@@ -31,3 +38,32 @@ def reader_options(args: argparse.Namespace, path: str) -> dict[str, Any] | None
     return column_options(
         table, mapping=args.map, step=args.step_column, percent=args.percent, source=str(settings)
     )
+
+
+def strict_json(data: Any) -> str:
+    """``data`` as strict JSON (RFC 8259): NaN and ±inf become ``null``, other objects text.
+
+    Every ``--json`` prints through here, so a run whose losses are all NaN still gives JSON
+    that any parser reads.
+    """
+    return json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False, default=str)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (terminal escapes) shown as ``\\x1b``, never sent raw."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)

@@ -9,7 +9,6 @@ traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
@@ -17,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from dashboard.cli.common import EXIT_FLAGGED, EXIT_OK, EXIT_USAGE
+from dashboard.cli.common import EXIT_FLAGGED, EXIT_OK, EXIT_USAGE, strict_json
 from metrics.errors import MetricsError
 from metrics.masks.data_report import save_audit, save_eval
 from metrics.masks.folder_eval import (
@@ -29,6 +28,7 @@ from metrics.masks.folder_eval import (
 )
 from metrics.masks.folders import read_class_names
 from metrics.masks.label_audit import LabelAudit, audit_labels
+from metrics.masks.miou import MAX_CLASSES
 
 PROGRESS_MIN_FILES = 20  # below this a progress bar is noise
 _SHOWN_PROBLEMS = 20
@@ -53,7 +53,7 @@ def add_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _common(p: argparse.ArgumentParser, num_classes_required: bool) -> None:
-    p.add_argument("--num-classes", type=_positive_int, required=num_classes_required)
+    p.add_argument("--num-classes", type=_class_count, required=num_classes_required)
     p.add_argument(
         "--ignore-index",
         type=_ignore_index,
@@ -86,6 +86,17 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _class_count(text: str) -> int:
+    """``--num-classes``: 1 … ``MAX_CLASSES`` (a usage error beyond, not a memory error)."""
+    value = _positive_int(text)
+    if value > MAX_CLASSES:
+        raise argparse.ArgumentTypeError(
+            f"expected at most {MAX_CLASSES} classes (the confusion matrix holds "
+            f"num_classes² counts), got {value}"
+        )
     return value
 
 
@@ -190,7 +201,7 @@ def _saved(path: str) -> None:
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], table: Callable[[], None]) -> None:
     if args.json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(strict_json(data))
     else:
         table()
 

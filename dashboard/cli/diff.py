@@ -10,7 +10,7 @@ import sys
 import warnings
 from typing import Any
 
-from dashboard.cli.common import EXIT_OK, EXIT_USAGE
+from dashboard.cli.common import EXIT_OK, EXIT_USAGE, printable, strict_json
 from metrics.errors import MetricsError
 from metrics.facts import RunFacts
 from metrics.runs import Run, discover_runs, facts_for_run, load_run
@@ -49,11 +49,15 @@ def _diff(args: argparse.Namespace) -> int:
         run_a, facts_a = load_one(args.run_a)
         run_b, facts_b = load_one(args.run_b)
     except MetricsError as exc:
-        print(f"segwatch: {exc}", file=sys.stderr)
+        print(f"segwatch: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # a reader bug: one message, not a traceback
+        what = f"{type(exc).__name__}: {exc}"[:300]
+        print(f"segwatch: internal error while reading ({what}); please report it", file=sys.stderr)
         return EXIT_USAGE
     diff = diff_runs(run_a, facts_a, run_b, facts_b)
     if args.json:
-        print(json.dumps(diff.to_dict(), indent=2, default=str))
+        print(strict_json(diff.to_dict()))
     else:
         _print_diff(diff)
     return EXIT_OK
@@ -62,9 +66,11 @@ def _diff(args: argparse.Namespace) -> int:
 def _print_diff(diff: RunDiff) -> None:
     for label, s in (("A", diff.a), ("B", diff.b)):
         best = "no mIoU" if s.best_miou is None else f"best mIoU {s.best_miou:.4f} @ {s.best_step}"
-        print(f"{label}: {s.path}  ({best})")
+        print(printable(f"{label}: {s.path}  ({best})"))
     if diff.miou_delta is not None:
         print(f"best mIoU B - A: {diff.miou_delta:+.4f}; reached {diff.step_delta:+d} steps apart")
+    for why in diff.unavailable:
+        print(f"config: {printable(why)}")
     if not diff.compared:
         print("config: not compared (a run logged no config)")
         return
@@ -76,7 +82,8 @@ def _print_diff(diff: RunDiff) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(2)]
     print(f"config: {len(diff.changes)} key(s) differ")
     for r in rows:
-        print(f"  {r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2]}".rstrip())
+        line = f"  {r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2]}".rstrip()
+        print(printable(line))
 
 
 def _cell(value: Any) -> str:

@@ -26,6 +26,11 @@ def add_serve_commands(sub: Any) -> None:
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
+    serve.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="another Host name the dashboard answers to (a reverse proxy's); by default only "
+        "the bound address's names are (DNS rebinding guard)",
+    )  # fmt: skip
     serve.add_argument("--config", help="settings file (default: LOGDIR/segwatch.toml)")
     serve.set_defaults(func=_serve)
     demo = sub.add_parser(
@@ -69,6 +74,9 @@ def _serve(args: argparse.Namespace) -> int:
         f"--server.port={args.port}",
         f"--server.address={args.host}",
         "--browser.gatherUsageStats=false",
+        # a traceback (with server paths) never reaches the browser; pages show typed messages
+        "--client.showErrorDetails=none",
+        *[f"--server.allowedHosts={name}" for name in allowed_hosts(args.host, args.allow_host)],
         "--",
         "--logdir",
         logdir,
@@ -88,11 +96,29 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"segwatch: demo runs in {folder}; live-run/ grows a line every {args.interval} s")
     serve = argparse.Namespace(
         logdir=str(folder), port=args.port, host=args.host, config=None, map=[],
-        step_column=None, percent=[],
+        step_column=None, percent=[], allow_host=[],
     )  # fmt: skip
     code = _serve(serve)
     writer.stop_event.set()
     return code
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_ANY = ("0.0.0.0", "::", "")
+
+
+def allowed_hosts(host: str, extra: list[str]) -> list[str]:
+    """The Host names the app's WebSocket accepts (Streamlit's ``server.allowedHosts``).
+
+    Bound to a loopback address, only loopback names (a page on another site that rebinds its
+    DNS name to 127.0.0.1 gets no data); bound to a given address or name, that one; bound to
+    every interface (``--host 0.0.0.0``), any name, since the names the machine is reached by
+    are not known. ``--allow-host`` adds names (a reverse proxy's).
+    """
+    if host in _ANY:
+        return ["*"]
+    names = list(_LOOPBACK) if host in _LOOPBACK else [host]
+    return names + [n for n in extra if n not in names]
 
 
 def _forwarded(args: argparse.Namespace) -> list[str]:

@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import cache
 from dashboard.figures.compare import compare_figure, compare_series, compare_table, diff_rows
 from dashboard.figures.run import PLOT_CONFIG
-from dashboard.views.common import md, problem_card, refresh_seconds, sources
+from dashboard.views.common import error_card, md, problem_card, refresh_seconds, sources
 from metrics.runs import RunSource
 from metrics.runs.diff import diff_runs
 
@@ -49,8 +49,13 @@ def _live_compare(picked: Sequence[RunSource], align: str, weight: float) -> Non
         problem_card(state)
         if state.run is None:
             continue
-        planned = cache.planned_steps(state.run)
-        series.append(compare_series(state.run.name, state.run.table, planned, weight))
+        try:
+            planned = cache.planned_steps(state.run)
+            one = compare_series(state.run.name, state.run.table, planned, weight)
+        except Exception as exc:  # one run's failure never hides the others
+            error_card(state.name, f"cannot compare this run ({type(exc).__name__}: {exc})"[:400])
+            continue
+        series.append(one)
         rows.append((state.run.name, state.run.table, planned))
     if not series:
         return
@@ -84,9 +89,15 @@ def _what_changed(picked: Sequence[RunSource]) -> None:
     facts_a, facts_b = cache.run_facts(picked[0]), cache.run_facts(picked[1])
     if a.run is None or b.run is None or facts_a is None or facts_b is None:
         return
-    diff = diff_runs(a.run, facts_a, b.run, facts_b)
+    try:
+        diff = diff_runs(a.run, facts_a, b.run, facts_b)
+    except Exception as exc:  # the overlay below still shows
+        error_card("what changed", f"{type(exc).__name__}: {exc}"[:400])
+        return
     with st.expander(f"What changed: {md(a.run.name)} → {md(b.run.name)}", expanded=True):
         st.dataframe(diff_rows(diff), hide_index=True)
+        for why in diff.unavailable:
+            st.warning(f"Facts unavailable: {md(why)}", icon="⚠️")
         if not diff.compared:
             st.caption("One of the two runs logged no config, so only the results are compared.")
 

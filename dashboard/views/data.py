@@ -54,8 +54,9 @@ def main() -> None:
     if not is_folder(source.path):
         st.info("The log folder is a single log file: serve its folder to see saved data checks.")
         return
-    saved_eval = _load(load_eval, source.path, EVAL_FILE)
-    saved_audit = _load(load_audit, source.path, LABELS_FILE)
+    root = source.files[0].root if source.files else None
+    saved_eval = _load(load_eval, source.path, EVAL_FILE, root)
+    saved_audit = _load(load_audit, source.path, LABELS_FILE, root)
     if saved_eval is not None:
         _evaluation(saved_eval)
     if saved_audit is not None:
@@ -64,12 +65,15 @@ def main() -> None:
         _how_to(source, saved_eval is None, saved_audit is None)
 
 
-def _load(loader: Callable[[str], T], folder: str, name: str) -> T | None:
+def _load(
+    loader: Callable[[str, str | None], T], folder: str, name: str, root: str | None
+) -> T | None:
+    """A saved report of the run's folder (it must resolve inside LOGDIR), or None."""
     path = report_path(folder, name)
     if path is None:
         return None
     try:
-        return loader(path)
+        return loader(path, root)
     except MetricsError as exc:
         error_card(path, str(exc))
         return None

@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import cache
 from dashboard.figures.overview import STATUS_ORDER, filter_frame, overview_frame, with_age
 from dashboard.views.common import (
+    error_card,
     logdir,
     md,
     problem_card,
@@ -66,8 +67,12 @@ def _live_table(srcs: Sequence[RunSource], text: str, statuses: Sequence[str]) -
     rows = []
     for s in states:
         problem_card(s)
-        if s.run is not None:
+        if s.run is None:
+            continue
+        try:
             rows.append(with_age(cache.row(s), s.age(), s.is_live()))
+        except Exception as exc:  # one run's failure never hides the others
+            error_card(s.name, f"cannot summarise this run ({type(exc).__name__}: {exc})"[:400])
     frame = filter_frame(overview_frame(rows), text, statuses)
     st.caption(f"{len(frame)} of {len(rows)} runs · select a row to open the run")
     if frame.empty:

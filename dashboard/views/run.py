@@ -17,6 +17,7 @@ from dashboard.figures.prepare import RunPlot, class_iou, trajectory
 from dashboard.figures.run import PLOT_CONFIG, class_heatmap_figure, run_figure, trajectory_figure
 from dashboard.views.common import (
     badge,
+    error_card,
     live_marker,
     md,
     problem_card,
@@ -66,6 +67,14 @@ def _live_run(source: RunSource, weight: float, fit: bool, log: bool) -> None:
     problem_card(state)
     if state.run is None:
         return
+    try:
+        _show_run(state, source, weight, fit, log)
+    except Exception as exc:  # a message naming the run, never a traceback
+        error_card(state.name, f"cannot show this run ({type(exc).__name__}: {exc})"[:400])
+
+
+def _show_run(state: RunState, source: RunSource, weight: float, fit: bool, log: bool) -> None:
+    assert state.run is not None
     run = state.run
     diag = cache.diagnosis(state)
     plot = cache.run_plot(state, weight)
@@ -116,6 +125,8 @@ def _live_run(source: RunSource, weight: float, fit: bool, log: bool) -> None:
 
 def _facts(facts: RunFacts | None) -> None:
     """What the logged config says, and the export advice that follows from it."""
+    if facts is not None and facts.unavailable:
+        st.warning(f"Facts unavailable: {md(facts.unavailable)}", icon="⚠️")
     rows = fact_rows(facts)
     if not rows:
         st.info("This run's logs print no training config segwatch can read.")

@@ -8,14 +8,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from metrics.facts.budget import Budget, too_deep
 from metrics.facts.model import RunFacts, as_int, first
 
 
-def load_json(text: str) -> dict[str, Any] | None:
+def load_json(text: str, where: str = "JSON config") -> dict[str, Any] | None:
+    """A JSON object, or None; ``ConfigBudgetError`` when nested too deep to parse."""
     try:
         data = json.loads(text)
     except ValueError:
         return None
+    except RecursionError:
+        raise too_deep(where) from None
     return data if isinstance(data, dict) else None
 
 
@@ -31,6 +35,7 @@ def facts_from_state(
         "trainer_state": {k: v for k, v in state.items() if k != "log_history"},
         "model_config": model_config,
     }
+    Budget(source).spend(config)  # the config is walked by diff and shown: bound it
     return RunFacts(
         planned_steps=as_int(state.get("max_steps")) or None,
         batch_size=as_int(state.get("train_batch_size")),

@@ -54,7 +54,7 @@ def facts_from_config_text(
     text: str, source: str, class_names: list[str] | None = None
 ) -> RunFacts | None:
     """Facts of an MMSeg config text (None when no assignment could be read)."""
-    cfg = parse_config(text)
+    cfg = parse_config(text, source)
     return facts_from_config(cfg, source, class_names) if cfg else None
 
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from metrics.facts.budget import Budget, too_deep
+
 # The facts shown on the run page and in ``segwatch check --json``, in this order.
 FACT_KEYS = (
     "planned_steps",
@@ -35,7 +37,8 @@ class RunFacts:
     ``crop_size`` and eval sizes are kept as the framework writes them; ``size_order`` says how
     to read them (``"wh"``: PaddleSeg, ``"hw"``: MMSegmentation, Detectron2). ``config`` is the
     whole parsed config (nested), which ``metrics.runs.diff`` compares; ``source`` names the file
-    and block the facts came from.
+    and block the facts came from; ``unavailable`` says why a config was found but not read
+    (over its budget: see ``metrics.facts.budget``).
     """
 
     planned_steps: int | None = None
@@ -58,12 +61,15 @@ class RunFacts:
     eval_size: list[int] | None = None  # the fixed size evaluation resizes to, if any
     eval_normalize: dict[str, list[float]] | None = None
     source: str | None = None
+    unavailable: str | None = None  # why the config could not be read (too large, too deep)
     config: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The facts as JSON-ready data (``segwatch check --json`` key ``facts``)."""
         out = {k: getattr(self, k) for k in FACT_KEYS}
         out["source"] = self.source
+        if self.unavailable is not None:
+            out["unavailable"] = self.unavailable
         return out
 
     def as_meta(self) -> dict[str, Any]:
@@ -107,16 +113,25 @@ def first(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)
 
 
+_INT64 = 2**63
+
+
 def as_int(value: Any) -> int | None:
+    """An integral number within int64 (what a table or a chart can hold), else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return int(value) if float(value).is_integer() else None
+    if isinstance(value, int):
+        return value if -_INT64 <= value < _INT64 else None
+    return int(value) if value.is_integer() and -_INT64 <= value < _INT64 else None
 
 
 def as_float(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float range
+        return None
 
 
 def as_size(value: Any) -> list[int] | None:
@@ -158,12 +173,21 @@ def params(entry: Any, drop: Sequence[str] = ()) -> dict[str, Any]:
     return {str(k): v for k, v in entry.items() if k not in drop}
 
 
-def load_yaml(text: str) -> dict[str, Any] | None:
-    """A YAML mapping read with the safe loader (data only, no object construction), or None."""
+def load_yaml(text: str, where: str = "YAML config") -> dict[str, Any] | None:
+    """A YAML mapping read with the safe loader (data only, no object construction), or None.
+
+    Aliases are counted as the copies they expand to (``metrics.facts.budget``): a "billion
+    laughs" or a too-deep document raises ``ConfigBudgetError`` naming ``where``.
+    """
     import yaml
 
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
         return None
-    return data if isinstance(data, dict) else None
+    except RecursionError:
+        raise too_deep(where) from None
+    if not isinstance(data, dict):
+        return None
+    Budget(where).spend(data)
+    return data

@@ -24,11 +24,12 @@ import fsspec
 import numpy as np
 from numpy.typing import NDArray
 
-from metrics.errors import MetricsError
+from metrics.errors import LogReadError, MetricsError
 from metrics.masks.folder_eval import FileProblem, SegEvaluation
 from metrics.masks.label_audit import ClassStat, LabelAudit
 from metrics.masks.label_flags import Flag
 from metrics.masks.miou import scores
+from metrics.readers.confine import check_inside
 
 __all__ = [
     "EVAL_FILE",
@@ -99,9 +100,10 @@ def save_audit(
     return _write(folder, LABELS_FILE, doc)
 
 
-def load_eval(path: str | Path) -> SavedEval:
-    """Read a ``segwatch-eval.json`` back into a ``SegEvaluation`` (scores recomputed)."""
-    r = _Reader(str(path), _read(str(path)), "segwatch-eval")
+def load_eval(path: str | Path, root: str | None = None) -> SavedEval:
+    """Read a ``segwatch-eval.json`` back into a ``SegEvaluation`` (scores recomputed); with
+    ``root``, the file must resolve inside it (``metrics.readers.confine``)."""
+    r = _Reader(str(path), _read(str(path), root), "segwatch-eval")
     k = r.whole("num_classes", 1)
     names = r.texts("class_names")
     if len(names) != k:
@@ -117,9 +119,10 @@ def load_eval(path: str | Path) -> SavedEval:
     return SavedEval(result, r.text("command"), r.text("created"))
 
 
-def load_audit(path: str | Path) -> SavedAudit:
-    """Read a ``segwatch-labels.json`` back into a ``LabelAudit``."""
-    r = _Reader(str(path), _read(str(path)), "segwatch-labels")
+def load_audit(path: str | Path, root: str | None = None) -> SavedAudit:
+    """Read a ``segwatch-labels.json`` back into a ``LabelAudit``; with ``root``, the file must
+    resolve inside it (``metrics.readers.confine``)."""
+    r = _Reader(str(path), _read(str(path), root), "segwatch-labels")
     k = r.whole("num_classes", 1)
     classes = tuple(
         ClassStat(c.whole("id", 0), c.text("name"), c.whole("pixels", 0), c.whole("images", 0),
@@ -189,9 +192,14 @@ def _write(folder: str | Path, name: str, doc: Mapping[str, Any]) -> str:
     return str(target)
 
 
-def _read(path: str) -> dict[str, Any]:
+def _read(path: str, root: str | None = None) -> dict[str, Any]:
     try:
         fs, inner = fsspec.core.url_to_fs(path)
+        if "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)):
+            try:
+                check_inside(inner, root, path)
+            except LogReadError as exc:
+                raise DataReportError(str(exc)) from None
         if fs.size(inner) > MAX_BYTES:
             raise DataReportError(f"{path}: larger than {MAX_BYTES >> 20} MiB")
         with fs.open(inner, "rb") as f:

@@ -4,10 +4,17 @@ A palette PNG (mode ``P``) is an index map: its pixel values are the class ids, 
 ``L``, ``I;16`` and ``I`` are index maps too. A 3- or 4-channel file is *not* an index map and is
 never converted silently: callers decide (flag it, or refuse it). ``.npy`` arrays are read as
 saved. Pixel counts of 8-bit masks come from Pillow's C histogram, without a NumPy copy.
+
+Images come from untrusted folders: a file declaring more than ``max_image_pixels()`` pixels
+(default 64 Mpx, ``SEGWATCH_MAX_IMAGE_PIXELS``) is refused from its header, before any pixel is
+decoded, with an ``InputError`` naming the file and its declared size; callers report it as
+unreadable and go on. So one image costs at most a few hundred MB, whatever it claims.
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +39,17 @@ IMAGE_SUFFIXES = frozenset(
 )
 INDEX_MODES = frozenset({"1", "L", "P", "I;16", "I;16B", "I;16L", "I"})
 _EIGHT_BIT = frozenset({"L", "P"})
+MAX_IMAGE_PIXELS_ENV = "SEGWATCH_MAX_IMAGE_PIXELS"
+DEFAULT_MAX_IMAGE_PIXELS = 64_000_000
+
+
+def max_image_pixels() -> int:
+    """Pixels one image may have: ``$SEGWATCH_MAX_IMAGE_PIXELS``, else 64 million."""
+    raw = os.environ.get(MAX_IMAGE_PIXELS_ENV, "").strip()
+    try:
+        return int(raw) if raw else DEFAULT_MAX_IMAGE_PIXELS
+    except ValueError:
+        raise InputError(f"{MAX_IMAGE_PIXELS_ENV}={raw!r} is not a number of pixels") from None
 
 
 @dataclass(frozen=True)
@@ -121,12 +139,32 @@ def _count(arr: NDArray[np.generic]) -> tuple[NDArray[np.int64], NDArray[np.int6
 
 
 def _open(p: Path) -> Image.Image:
+    """The image, header read only; ``InputError`` when it declares too many pixels."""
     try:
-        return Image.open(p)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # bounded below
+            im = Image.open(p)
     except FileNotFoundError:
         raise LogReadError(f"{p}: no such file") from None
+    except Image.DecompressionBombError as exc:
+        raise InputError(
+            f"{p}: declares too many pixels ({exc}); segwatch reads at most "
+            f"{max_image_pixels():,} per image; not decoded"
+        ) from None
     except (UnidentifiedImageError, OSError) as exc:
         raise InputError(f"{p}: not an image Pillow can read ({exc})") from None
+    w, h = im.size
+    _check_pixels(p, w, h, len(im.getbands()))
+    return im
+
+
+def _check_pixels(p: Path, width: int, height: int, channels: int) -> None:
+    limit = max_image_pixels()
+    if width * height > limit:
+        raise InputError(
+            f"{p}: declares {width}×{height} pixels ({channels} channel(s)), more than the "
+            f"limit of {limit:,} pixels per image ({MAX_IMAGE_PIXELS_ENV}); not decoded"
+        )
 
 
 def _pil_info(p: Path, im: Image.Image) -> ImageInfo:
@@ -143,6 +181,7 @@ def _load_npy(p: Path) -> NDArray[np.generic]:
         raise InputError(f"{p}: not a NumPy array file ({exc})") from None
     if arr.ndim not in (2, 3):
         raise InputError(f"{p.name}: expected an (H, W) or (H, W, C) array, got shape {arr.shape}")
+    _check_pixels(p, int(arr.shape[1]), int(arr.shape[0]), 1 if arr.ndim == 2 else arr.shape[2])
     return arr
 
 

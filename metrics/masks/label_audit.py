@@ -20,6 +20,7 @@ from metrics.masks.folders import default_workers, index_folder, ordered_map, pa
 from metrics.masks.images import image_info, read_array, value_counts
 from metrics.masks.label_flags import DOMINANT_SHARE, RARE_SHARE, Context, Flag, build_flags
 from metrics.masks.label_tally import FileScan, LabelTally
+from metrics.masks.miou import MAX_CLASSES
 
 __all__ = ["ClassStat", "LabelAudit", "audit_labels"]
 
@@ -100,6 +101,8 @@ def audit_labels(
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
         raise InputError(f"expected num_classes to be an int >= 1, got {num_classes!r}")
+    if num_classes > MAX_CLASSES:
+        raise InputError(f"expected num_classes <= {MAX_CLASSES}, got {num_classes}")
     if class_names is not None and len(class_names) != num_classes:
         raise InputError(f"expected {num_classes} class names, got {len(class_names)}")
     labels = index_folder(gt_dir)

@@ -64,12 +64,21 @@ def confusion_matrix(
     return counts.reshape(k, k)
 
 
+#: The most classes a confusion matrix is built for (4096² counts are 128 MiB).
+MAX_CLASSES = 4096
+
+
 def _check_arrays(pred: Any, gt: Any, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Validate dtypes, shapes and ``num_classes``; return the two arrays."""
     if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer):
         raise InputError(f"expected `num_classes` to be an int, got {type(num_classes).__name__}")
     if num_classes < 1:
         raise InputError(f"expected `num_classes` >= 1, got {num_classes}")
+    if num_classes > MAX_CLASSES:
+        raise InputError(
+            f"expected `num_classes` <= {MAX_CLASSES} (its confusion matrix holds "
+            f"num_classes² counts), got {num_classes}"
+        )
     p, g = np.asarray(pred), np.asarray(gt)
     for name, a in (("pred", p), ("gt", g)):
         _check_dtype(name, a, p.ndim == g.ndim + 1)

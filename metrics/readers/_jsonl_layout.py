@@ -116,14 +116,18 @@ def match(
     numbers as rows of a (slots, lines) array (meaningless where a line does not fit)."""
     v16, v32 = _blocks(buf, 16), _blocks(buf, 32)
     last = len(buf) - PAD  # a failed line's position may run on: keep it in ``buf``
+    top16, top32 = len(v16) - 1, len(v32) - 1  # and every gather inside the views
+    ok = ends - starts >= sum(len(lit) for lit in layout.literals)  # too short to fit
     values = np.zeros((len(layout.slots), len(starts)))
     rows = None  # all lines are in play, else those in ``rows``
-    cur, ok = starts, np.ones(len(starts), bool)
+    cur = starts
     for i, lit in enumerate(layout.literals[:-1]):
         size = len(lit)
         for k in range(0, size - 16, 16):  # a long literal's first part
-            ok &= swar.literal_at(v16[cur + k].view("<u8").reshape(-1, 2), 0, lit[k : k + 16])
-        words = v32[cur + (size - 16)].view("<u8").reshape(-1, 4)  # literal end, number
+            at = np.minimum(cur + k, top16)
+            ok &= swar.literal_at(v16[at].view("<u8").reshape(-1, 2), 0, lit[k : k + 16])
+        at = np.minimum(cur + (size - 16), top32)
+        words = v32[at].view("<u8").reshape(-1, 4)  # literal end, number
         ok &= swar.literal_at(words, 16 - min(size, 16), lit[-16:])
         if 2 * int(np.count_nonzero(ok)) < len(ok):  # most lines are out: drop them
             keep = np.flatnonzero(ok)
@@ -134,7 +138,8 @@ def match(
         cur = np.minimum(cur + (size + length), last)
     tail = layout.literals[-1]
     for k in range(0, len(tail), 16):
-        ok &= swar.literal_at(v16[cur + k].view("<u8").reshape(-1, 2), 0, tail[k : k + 16])
+        at = np.minimum(cur + k, top16)
+        ok &= swar.literal_at(v16[at].view("<u8").reshape(-1, 2), 0, tail[k : k + 16])
     ok &= cur + len(tail) == (ends if rows is None else ends[rows])
     if rows is None:
         return ok, values

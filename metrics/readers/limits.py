@@ -3,7 +3,8 @@
 A log is read in pieces of ``READ_PIECE_BYTES`` (the leftover of a piece — a partial line or
 record — is carried into the next, exactly as ``LogTailer`` does), so reading a 1 GB log holds
 one piece of text at a time instead of the whole file. Files larger than the limit (default
-4 GiB, ``SEGWATCH_MAX_LOG_BYTES`` or ``read_log(max_bytes=...)``) are refused with a
+4 GiB, ``SEGWATCH_MAX_LOG_BYTES`` or ``read_log(max_bytes=...)``) and lines longer than 64 MiB
+(``SEGWATCH_MAX_LINE_BYTES``) are refused with a
 ``LogReadError`` naming the file and the limit; FIFOs and devices never get here (``Source``
 refuses what is not a regular file).
 """
@@ -19,6 +20,9 @@ from metrics.readers.source import Source
 MAX_LOG_BYTES_ENV = "SEGWATCH_MAX_LOG_BYTES"
 DEFAULT_MAX_LOG_BYTES = 4 << 30
 READ_PIECE_BYTES = 256 << 20
+MAX_LINE_BYTES_ENV = "SEGWATCH_MAX_LINE_BYTES"
+#: The longest line (or unfinished record) a reader holds; a longer one is refused.
+DEFAULT_MAX_LINE_BYTES = 64 << 20
 
 
 def max_log_bytes(limit: int | None = None) -> int:
@@ -36,6 +40,30 @@ def max_log_bytes(limit: int | None = None) -> int:
     return limit
 
 
+def max_line_bytes(limit: int | None = None) -> int:
+    """The line-length bound: ``limit``, else ``$SEGWATCH_MAX_LINE_BYTES``, else 64 MiB."""
+    if limit is None:
+        raw = os.environ.get(MAX_LINE_BYTES_ENV, "").strip()
+        if not raw:
+            return DEFAULT_MAX_LINE_BYTES
+        try:
+            limit = int(raw)
+        except ValueError:
+            raise LogReadError(f"{MAX_LINE_BYTES_ENV}={raw!r} is not a number of bytes") from None
+    if limit <= 0:
+        raise LogReadError(f"the line length limit must be positive, got {limit}")
+    return limit
+
+
+def line_too_long(path: str, at: int, size: int, limit: int) -> LogReadError:
+    """The error for a line (or unfinished record) longer than the bound."""
+    return LogReadError(
+        f"{path}: the line starting at byte {at:,} is {size:,} bytes or more, longer than the "
+        f"limit of {limit:,} bytes (a log line is expected to be short; raise the limit with "
+        f"{MAX_LINE_BYTES_ENV})"
+    )
+
+
 def too_large(path: str, size: int, limit: int) -> LogReadError:
     """The error for a log over the limit (it names the file, its size and the limit)."""
     return LogReadError(
@@ -50,12 +78,15 @@ def parse_in_pieces(
     whole_file: bool,
     limit: int,
     piece: int = READ_PIECE_BYTES,
+    max_line: int | None = None,
 ) -> list[Parsed]:
     """Feed ``parser`` the file in ``piece``-byte reads, leftover carried, then ``finish``.
 
     A file rewritten whole (one JSON document) is read at once. A file that grows past
-    ``limit`` while it is read raises ``LogReadError``.
+    ``limit`` while it is read, or a leftover (a line not yet ended) longer than ``max_line``
+    (``max_line_bytes``), raises ``LogReadError``: memory stays near ``piece + max_line``.
     """
+    line_limit = max_line_bytes(max_line)
     size = src.stat().size
     if size > limit:
         raise too_large(src.path, size, limit)
@@ -81,5 +112,7 @@ def parse_in_pieces(
         parts.append(parsed)
         pending = pending[used:]
         at += used
+        if len(pending) > line_limit:
+            raise line_too_long(src.path, at, len(pending), line_limit)
     parts.append(parser.finish(pending, at))
     return parts

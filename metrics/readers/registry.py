@@ -174,6 +174,7 @@ def read_log(
     run: str | None = None,
     options: Mapping[str, Any] | None = None,
     max_bytes: int | None = None,
+    root: str | None = None,
 ) -> LogData:
     """Read a whole log file (local path or fsspec URL) into the tidy table.
 
@@ -182,11 +183,13 @@ def read_log(
     The file is fed to the parser in pieces (memory stays bounded); a file larger than
     ``max_bytes`` (default ``$SEGWATCH_MAX_LOG_BYTES`` or 4 GiB) raises ``LogReadError``.
     Lines that look like records but do not parse are skipped, counted in ``bad_lines``
-    and reported in one warning.
+    and reported in one warning. With ``root`` (a real folder path) the file must resolve
+    inside it (``metrics.readers.confine``), else ``LogReadError``.
     """
     limit = max_log_bytes(max_bytes)
+    src = open_source(path, root)
+    src.stat()  # confinement and "not a regular file" before anything is read
     fmt = get_format(format) if format else detect_format(path, options)
-    src = open_source(path)
     try:
         # the parser (and the last piece it may hold) goes before the table is assembled
         parts = parse_in_pieces(src, fmt.new_parser(options), fmt.whole_file, limit)

@@ -10,6 +10,7 @@ from typing import Any
 import fsspec
 
 from metrics.errors import LogReadError
+from metrics.readers.confine import check_inside
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,16 @@ class FileStat:
 
 
 class Source:
-    """Byte access to one log file through fsspec."""
+    """Byte access to one log file through fsspec.
 
-    def __init__(self, path: str) -> None:
+    With ``root`` (a real local folder path), every stat and read first checks that the file,
+    symlinks followed, is inside it (``metrics.readers.confine``): a file swapped for a symlink
+    out of LOGDIR after discovery is refused at the next read.
+    """
+
+    def __init__(self, path: str, root: str | None = None) -> None:
         self.path = path
+        self.root = root
         fs, inner = fsspec.core.url_to_fs(path)
         self.fs: Any = fs
         self.inner: str = inner
@@ -38,6 +45,7 @@ class Source:
     def stat(self) -> FileStat:
         """Size, mtime and identity; ``LogReadError`` if missing or not a regular file."""
         if self.is_local:
+            check_inside(self.inner, self.root, self.path)
             try:
                 st = os.stat(self.inner)
             except FileNotFoundError:
@@ -69,6 +77,7 @@ class Source:
         self.stat()
         try:
             if self.is_local:
+                check_inside(self.inner, self.root, self.path)
                 with open(self.inner, "rb") as fh:
                     fh.seek(start)
                     return fh.read() if end is None else fh.read(max(0, end - start))
@@ -93,6 +102,6 @@ def _protocols(fs: Any) -> tuple[str, ...]:
     return (proto,) if isinstance(proto, str) else tuple(proto)
 
 
-def open_source(path: str) -> Source:
-    """A ``Source`` for a local path or an fsspec URL."""
-    return Source(str(path))
+def open_source(path: str, root: str | None = None) -> Source:
+    """A ``Source`` for a local path or an fsspec URL, confined to ``root`` when given."""
+    return Source(str(path), root)

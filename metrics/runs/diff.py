@@ -34,6 +34,7 @@ class RunDiff:
     b: RunSummary
     changes: tuple[ConfigChange, ...]
     compared: bool  # False when either run logged no config to compare
+    unavailable: tuple[str, ...] = ()  # why a run's config could not be read (over budget)
 
     @property
     def miou_delta(self) -> float | None:
@@ -56,6 +57,7 @@ class RunDiff:
             "best_miou_delta": self.miou_delta,
             "best_step_delta": self.step_delta,
             "config_compared": self.compared,
+            "config_unavailable": list(self.unavailable),
             "changes": [{"key": c.key, "a": c.a, "b": c.b} for c in self.changes],
         }
 
@@ -102,4 +104,5 @@ def diff_runs(run_a: Run, facts_a: RunFacts, run_b: Run, facts_b: RunFacts) -> R
     sb = summarize(run_b.table, run_b.name, run_b.path, run_b.format)
     compared = bool(facts_a.config) and bool(facts_b.config)
     changes = config_changes(facts_a.config, facts_b.config) if compared else []
-    return RunDiff(sa, sb, tuple(changes), compared)
+    unavailable = tuple(f.unavailable for f in (facts_a, facts_b) if f.unavailable)
+    return RunDiff(sa, sb, tuple(changes), compared, unavailable)

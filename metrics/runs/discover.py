@@ -12,6 +12,7 @@ import hashlib
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import fsspec
 
 from metrics.errors import LogReadError, MetricsError
+from metrics.readers.confine import is_inside, real_root
 from metrics.readers.registry import SNIFF_BYTES, formats, sniff_format
 from metrics.readers.source import open_source
 
@@ -42,6 +44,10 @@ class LogFile:
     format: str
     launch: str  # a timestamp from the path ("" when the file names none)
     priority: int  # lower is preferred when two files carry the same metric
+    #: real path of LOGDIR (of the real file's folder when a file was given): every file
+    #: opened for this run, side files included, must lie inside it
+    #: (``metrics.readers.confine``); None for remote (fsspec) paths
+    root: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,16 +69,25 @@ def discover_runs(logdir: str, options: Mapping[str, Any] | None = None) -> list
     prefix = _url_prefix(str(logdir), root)
     if not fs.exists(root):
         raise LogReadError(f"{logdir}: no such file or folder")
+    if _is_special(fs, root):
+        raise LogReadError(
+            f"{logdir}: not a regular file or folder (a FIFO or device); segwatch reads log "
+            "files and folders only"
+        )
     if fs.isfile(root):
         fmt, _ = _sniff(prefix + root, options)
         if fmt is None:
             raise MetricsError(_unknown(str(logdir)))
         name = posixpath.basename(root)
-        lf = LogFile(prefix + root, fmt, "", _priority(fmt))
+        # the file was named: its real folder confines the side files read beside it
+        real = _real_root(fs, root)
+        folder = posixpath.dirname(real) if real is not None else None
+        lf = LogFile(prefix + root, fmt, "", _priority(fmt), folder)
         return [RunSource(name, str(logdir), (lf,))]
     found: dict[str, list[LogFile]] = {}
     seen: set[tuple[str, int, bytes]] = set()
     inside = _confinement(fs, root)
+    real = _real_root(fs, root)
     for path, size in sorted(_files(fs, root), key=_canonical_first):
         rel = posixpath.relpath(path, root)
         if any(part.startswith(".") for part in rel.split("/")) or _NOT_LOGS.search(path):
@@ -90,7 +105,8 @@ def discover_runs(logdir: str, options: Mapping[str, Any] | None = None) -> list
         seen.add(twin)
         inner = rel if run_dir == "." else rel[len(run_dir) + 1 :]
         launch = m.group(0) if (m := TIMESTAMP_RE.search(inner)) else ""
-        found.setdefault(run_dir, []).append(LogFile(prefix + path, fmt, launch, _priority(fmt)))
+        lf = LogFile(prefix + path, fmt, launch, _priority(fmt), real)
+        found.setdefault(run_dir, []).append(lf)
     runs = []
     top = posixpath.basename(root.rstrip("/")) or root
     for run_dir, files in sorted(found.items()):
@@ -100,12 +116,30 @@ def discover_runs(logdir: str, options: Mapping[str, Any] | None = None) -> list
     return runs
 
 
+def _is_special(fs: Any, root: str) -> bool:
+    """Whether a local path is neither a folder nor a regular file (a FIFO, ``/dev/zero``)."""
+    if "file" not in ((fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)):
+        return False
+    try:
+        mode = os.stat(root).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISDIR(mode) or stat.S_ISREG(mode))
+
+
+def _real_root(fs: Any, root: str) -> str | None:
+    """The confinement root of local files (``LogFile.root``); None for remote ones."""
+    if "file" not in ((fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)):
+        return None
+    return real_root(root or ".")
+
+
 def _confinement(fs: Any, root: str) -> Callable[[str], bool]:
     """Whether a path found below ``root`` really lies inside it once symlinks are resolved."""
-    if "file" not in ((fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)):
+    top = _real_root(fs, root)
+    if top is None:
         return lambda path: True
-    top = os.path.realpath(root)
-    return lambda path: os.path.commonpath([top, os.path.realpath(path)]) == top
+    return lambda path: is_inside(path, top)
 
 
 def _sniff(path: str, options: Mapping[str, Any] | None) -> tuple[str | None, bytes]:

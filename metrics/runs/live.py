@@ -74,7 +74,9 @@ class LiveRun:
     def __init__(self, source: RunSource, options: Mapping[str, Any] | None = None) -> None:
         self.source = source
         self._tailers = {
-            f.path: LogTailer(f.path, format=f.format, run=source.name, options=options)
+            f.path: LogTailer(
+                f.path, format=f.format, run=source.name, options=options, root=f.root
+            )
             for f in source.files
         }
         self._lock = threading.Lock()
@@ -110,6 +112,9 @@ class LiveRun:
                 error = None
             except MetricsError as exc:
                 run, error = self._state.run, str(exc)
+            except Exception as exc:  # a reader bug stays with this run: the others still show
+                what = f"{type(exc).__name__}: {exc}"[:300]
+                run, error = self._state.run, f"internal error while reading ({what})"
             updated = _newest(keys)
             self._state = RunState(
                 self.source.name, run, error, keys, updated, time.perf_counter() - t0

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from metrics.errors import LogReadError
+from metrics.errors import LogReadError, MetricsError
 from metrics.facts import RunFacts, facts_for_files
 from metrics.readers.registry import read_log
 from metrics.readers.source import open_source
@@ -25,14 +25,14 @@ def load_run(
     the config wins over what the readers inferred.
     """
     datas = [
-        (f, read_log(f.path, format=f.format, run=source.name, options=options))
+        (f, read_log(f.path, format=f.format, run=source.name, options=options, root=f.root))
         for f in source.files
     ]
     run = merge_run(source, datas)
     mtimes = []
     for f in source.files:
         try:
-            mtimes.append(open_source(f.path).stat().mtime)
+            mtimes.append(open_source(f.path, f.root).stat().mtime)
         except LogReadError:
             continue
     if mtimes:
@@ -42,7 +42,10 @@ def load_run(
 
 def facts_for_run(run: Run) -> RunFacts:
     """Facts of a run: from its logged config, completed by what its readers saw (``meta``)."""
-    facts = facts_for_files(run.files) or RunFacts()
+    try:
+        facts = facts_for_files(run.files) or RunFacts()
+    except MetricsError as exc:  # a config that cannot be read costs its facts, not the run
+        facts = RunFacts(unavailable=str(exc))
     return facts.filled_from(run.meta)
 
 

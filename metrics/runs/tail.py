@@ -10,8 +10,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metrics.errors import LogFormatError, LogReadError
+from metrics.errors import LogFormatError, LogReadError, OutsideLogdirError
 from metrics.readers.base import BadLine, LogFormat, Parsed, Parser, Restart
+from metrics.readers.limits import (
+    READ_PIECE_BYTES,
+    line_too_long,
+    max_line_bytes,
+    max_log_bytes,
+    too_large,
+)
 from metrics.readers.registry import SNIFF_BYTES, finalize, get_format, sniff_format
 from metrics.readers.source import FileStat, open_source
 
@@ -26,7 +33,8 @@ class LogTailer:
     starts over when the file was truncated or replaced (a relaunch writing the same name,
     a rotation), and re-reads files that are rewritten whole (``trainer_state.json``,
     Lightning CSV). ``table`` is everything read so far with relaunches resolved — equal to
-    one full read of the file.
+    one full read of the file. ``root`` confines the file to LOGDIR at every read
+    (``metrics.readers.confine``); ``max_bytes`` is the size limit of ``read_log``.
     """
 
     def __init__(
@@ -35,9 +43,11 @@ class LogTailer:
         format: str | None = None,
         run: str | None = None,
         options: Mapping[str, Any] | None = None,
+        root: str | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.path = str(path)
-        self._src = open_source(self.path)
+        self._src = open_source(self.path, root)
         self.run = run if run is not None else self._src.name
         self._options = options
         self._fmt: LogFormat | None = get_format(format) if format else None
@@ -45,6 +55,11 @@ class LogTailer:
         self._offset = 0
         self._stat: FileStat | None = None
         self._fingerprint = b""
+        self._before = b""  # the bytes just before the offset, as last read
+        self._limit = max_log_bytes(max_bytes)
+        self._max_line = max_line_bytes()
+        #: Bytes read at a time (memory per poll stays near this plus one partial line).
+        self.piece_bytes = READ_PIECE_BYTES
         self._parts: list[Parsed] = []
         self._table: pd.DataFrame | None = None
         #: How many times the file was found truncated or replaced and read again from the start.
@@ -85,9 +100,28 @@ class LogTailer:
         return self._table
 
     def poll(self, final: bool = False) -> pd.DataFrame:
-        """Records added since the last poll; ``final`` also parses an unterminated last line."""
+        """Records added since the last poll; ``final`` also parses an unterminated last line.
+
+        New bytes are read in pieces of ``piece_bytes`` under the size limit of whole reads
+        (``SEGWATCH_MAX_LOG_BYTES``) and the line bound (``SEGWATCH_MAX_LINE_BYTES``): a huge
+        or hostile log costs a refusal (``LogReadError``), not the server's memory. A log
+        deleted while it is read (a rotation) is reported as ``missing``, not raised.
+        """
+        try:
+            return self._poll(final)
+        except OutsideLogdirError:
+            raise  # swapped for a symlink out of LOGDIR: refused, not "missing"
+        except LogReadError:
+            if not self._src.is_local or os.path.lexists(self._src.inner):
+                raise
+            self.missing = True  # gone between the stat and the read: as if gone before
+            return self._emit([])
+
+    def _poll(self, final: bool) -> pd.DataFrame:
         try:
             st = self._src.stat()
+        except OutsideLogdirError:
+            raise
         except LogReadError:
             if self._stat is not None and not self._src.is_local:
                 raise
@@ -101,6 +135,8 @@ class LogTailer:
         if self._fmt is None and not self._detect():
             return self._emit([])
         assert self._fmt is not None
+        if st.size > self._limit:
+            raise too_large(self.path, st.size, self._limit)
         if self._fmt.whole_file:
             return self._poll_whole(st)
         if self._stat is not None and st == self._stat and not final:
@@ -108,16 +144,44 @@ class LogTailer:
         self._stat = st
         if self._parser is None:
             self._parser = self._fmt.new_parser(self._options)
-        data = self._src.read_range(self._offset)
-        if len(self._fingerprint) < FINGERPRINT_BYTES and self._offset == 0:
-            self._fingerprint = data[:FINGERPRINT_BYTES]
-        parsed, used = self._parser.feed(data, self._offset)
-        new = [parsed]
+        new, pending = self._read_new()
         if final:
-            new.append(self._parser.finish(data[used:], self._offset + used))
-            used = len(data)
-        self._offset += used
+            new.append(self._parser.finish(pending, self._offset))
+            self._offset += len(pending)
+        self._remember()
         return self._emit(new)
+
+    def _read_new(self) -> tuple[list[Parsed], bytes]:
+        """Feed the parser the bytes after the offset, ``piece_bytes`` at a time; the new
+        parts and the unconsumed rest (a partial line, at most the line bound)."""
+        assert self._parser is not None
+        new: list[Parsed] = []
+        pending = b""
+        while True:
+            start = self._offset + len(pending)
+            chunk = self._src.read_range(start, start + self.piece_bytes)
+            if start + len(chunk) > self._limit:
+                raise too_large(self.path, start + len(chunk), self._limit)
+            if not chunk:
+                break
+            pending = pending + chunk if pending else chunk
+            if len(self._fingerprint) < FINGERPRINT_BYTES and self._offset == 0:
+                self._fingerprint = pending[:FINGERPRINT_BYTES]
+            parsed, used = self._parser.feed(pending, self._offset)
+            new.append(parsed)
+            pending = pending[used:]
+            self._offset += used
+            if len(pending) > self._max_line:
+                raise line_too_long(self.path, self._offset, len(pending), self._max_line)
+            if len(chunk) < self.piece_bytes:
+                break
+        return new, pending
+
+    def _remember(self) -> None:
+        """Keep the bytes just before the offset: a file rewritten in place (same inode, same
+        first bytes, grown past the offset) shows other bytes there at the next poll."""
+        start = max(0, self._offset - FINGERPRINT_BYTES)
+        self._before = self._src.read_range(start, self._offset) if self._offset else b""
 
     def _detect(self) -> bool:
         head = self._src.read_head(SNIFF_BYTES)
@@ -132,12 +196,19 @@ class LogTailer:
         return True
 
     def _replaced(self, st: FileStat) -> bool:
+        """A new file under the watched name: another inode, a shorter size, other first
+        bytes, or other bytes just before the offset read so far (a truncate-and-relaunch
+        that wrote the same header and grew past the old offset between two polls)."""
         assert self._stat is not None
         if st.ident != self._stat.ident or st.size < self._offset:
             return True
-        if self._fingerprint and self._fmt is not None and not self._fmt.whole_file:
-            head = self._src.read_head(len(self._fingerprint))
-            return head != self._fingerprint
+        if self._fmt is None or self._fmt.whole_file:
+            return False
+        if self._fingerprint and self._src.read_head(len(self._fingerprint)) != self._fingerprint:
+            return True
+        if self._before and st != self._stat:
+            at = self._offset - len(self._before)
+            return self._src.read_range(at, self._offset) != self._before
         return False
 
     def _reset(self) -> None:
@@ -146,6 +217,7 @@ class LogTailer:
         self._offset = 0
         self._stat = None
         self._fingerprint = b""
+        self._before = b""
         self._parts = []
         self._table = None
 
@@ -154,7 +226,9 @@ class LogTailer:
             return self._emit([])
         assert self._fmt is not None
         self._stat = st
-        data = self._src.read_all()
+        data = self._src.read_range(0, self._limit + 1)
+        if len(data) > self._limit:
+            raise too_large(self.path, len(data), self._limit)
         parsed = self._fmt.new_parser(self._options).finish(data, 0)
         old = self._parts[0].records if self._parts else None
         self._parts = [parsed]

@@ -1,0 +1,39 @@
+"""Issue 14, items 13 and 14: ``segwatch serve`` hides tracebacks from the browser and answers
+only to the bound host's names (Streamlit's ``server.allowedHosts``, a DNS-rebinding guard)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dashboard.cli import main
+from dashboard.cli.serve import allowed_hosts
+
+
+def _argv(monkeypatch: pytest.MonkeyPatch, *flags: str) -> list[str]:
+    import sys
+
+    from streamlit.web import cli as stcli
+
+    seen: list[str] = []
+    monkeypatch.setattr(stcli, "main", lambda: seen.extend(sys.argv))
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    SAMPLES = Path(__file__).resolve().parents[1] / "sample_logs" / "csv"
+    assert main(["serve", str(SAMPLES), *flags]) == 0
+    return seen
+
+
+def test_serve_hides_error_details_and_pins_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = _argv(monkeypatch)
+    assert "--client.showErrorDetails=none" in argv
+    hosts = {a.split("=", 1)[1] for a in argv if a.startswith("--server.allowedHosts=")}
+    assert hosts == {"127.0.0.1", "localhost", "::1"}
+    argv = _argv(monkeypatch, "--host", "0.0.0.0")
+    assert "--server.allowedHosts=*" in argv
+
+
+def test_allowed_hosts() -> None:
+    assert allowed_hosts("10.0.0.5", ["seg.example.org"]) == ["10.0.0.5", "seg.example.org"]
+    assert allowed_hosts("::", []) == ["*"]
+    assert "evil.example" not in allowed_hosts("127.0.0.1", [])
