@@ -107,7 +107,7 @@ class LogTailer:
             return self._emit([])
         self._stat = st
         if self._parser is None:
-            self._parser = self._fmt.new_parser(self._options)
+            self._parser = self._fmt.new_parser_for(self.path, self._options)
         data = self._src.read_range(self._offset)
         if len(self._fingerprint) < FINGERPRINT_BYTES and self._offset == 0:
             self._fingerprint = data[:FINGERPRINT_BYTES]
@@ -155,7 +155,7 @@ class LogTailer:
         assert self._fmt is not None
         self._stat = st
         data = self._src.read_all()
-        parsed = self._fmt.new_parser(self._options).finish(data, 0)
+        parsed = self._fmt.new_parser_for(self.path, self._options).finish(data, 0)
         old = self._parts[0].records if self._parts else None
         self._parts = [parsed]
         self._table = None
