@@ -110,7 +110,8 @@ class TensorBoardParser(Parser):
         self._owners: dict[tuple[str, str], str] = {}  # (split, metric) → the tag that took it
         self._renamed: dict[str, str] = {}  # tag → the suffixed metric it got
         self._legacy = False  # file_version below 2: TensorBoard's per-tag out-of-order rule
-        self._recent_step: int | None = None  # step of the last event read (legacy rule)
+        self._recent_step: int | None = None  # the highest step read so far (legacy rule)
+        self._tag_top: dict[int, int] = {}  # tag id → its highest step left (legacy rule)
         self._max_step = -(2**63)  # the largest step read so far
         self._held: _Batch | None = None  # tensor points of tags whose metadata is not seen yet
 
@@ -346,22 +347,28 @@ class TensorBoardParser(Parser):
     def _out_of_order(
         self, batch: _Batch, offset: int, framing: Framing, out: RecordBuilder
     ) -> None:
-        """Legacy files: an event whose step is below the previous event's voids the points of
-        its own tags from its step on."""
-        event_offs, first = np.unique(batch.offsets, return_index=True)
-        if not len(event_offs):
-            return
-        event_steps = batch.steps[first]
-        before = event_steps[0] if self._recent_step is None else self._recent_step
-        prev = np.concatenate([[before], event_steps[:-1]]).astype(np.int64)
-        self._recent_step = int(event_steps[-1])
-        for i in np.flatnonzero(event_steps < prev).tolist():
-            off, step = int(event_offs[i]), int(event_steps[i])
-            for tid in np.unique(batch.ids[batch.offsets == off]).tolist():
-                info = self._info.get(tid)
-                if info is not None:
-                    series = (info.split, info.metric)
-                    out.restart(off, step, self._line(off, offset, framing), series=series)
+        """Legacy files: an event whose step is below the highest step read so far voids its
+        own tags' points from its step on (noted when it voids something); TensorBoard's
+        ``_CheckForOutOfOrderStepAndMaybePurge``. Legacy files are rare: one loop per point."""
+        order = np.argsort(batch.offsets, kind="stable")
+        mark, last_off, back = self._recent_step, -1, False
+        for off, step, tid in zip(
+            batch.offsets[order].tolist(),
+            batch.steps[order].tolist(),
+            batch.ids[order].tolist(),
+            strict=True,
+        ):
+            if off != last_off:  # a new event
+                back = mark is not None and step < mark
+                mark = mark if back else step
+                last_off = off
+            top = self._tag_top.get(tid)
+            info = self._info.get(tid)
+            if back and top is not None and top >= step and info is not None:
+                line = self._line(off, offset, framing)
+                out.restart(off, step, line, series=(info.split, info.metric))
+            self._tag_top[tid] = step if back or top is None else max(top, step)
+        self._recent_step = mark
 
 
 class TensorBoardFormat(LogFormat):
