@@ -3,7 +3,8 @@
 Unlike ``EventAccumulator`` (10,000 points per tag by default) every point is kept. Events of
 one ``simple_value`` (torch.utils.tensorboard, tensorboardX, Detectron2, MMSeg, HF, Lightning)
 or one TF2 float/double scalar tensor are decoded in bulk with numpy straight from the protobuf
-wire format; any other event goes through the ``tensorboard`` package's ``Event`` proto. Tensor
+wire format; any other event is decoded one at a time (:mod:`metrics.readers.tensorboard_proto`,
+no ``tensorboard`` package needed). Tensor
 values count if their tag's first metadata names the ``scalars`` plugin (TensorBoard's rule),
 those logged before that metadata too: they are held until it comes. Images, histograms, audio,
 graphs and other plugins' tensors are skipped.
@@ -32,12 +33,12 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-from google.protobuf.message import DecodeError
-from tensorboard.compat.proto import event_pb2
 
 from metrics.readers.base import LogFormat, Parsed, Parser, RecordBuilder
 from metrics.readers.mapping import ColumnMapping, Target
+from metrics.readers.protowire import WireError
 from metrics.readers.registry import register
+from metrics.readers.tensorboard_proto import Event, decode_event
 from metrics.readers.tensorboard_tags import TagNamer, folder_split
 from metrics.readers.tensorboard_wire import (
     Points,
@@ -56,7 +57,6 @@ from metrics.readers.tfrecord import (
     masked_crc32c_many,
 )
 
-_START = event_pb2.SessionLog.START
 #: What a writer names its event files; an empty one is a run waiting for its first flush.
 EVENT_FILE_RE = re.compile(r"(^|/)events\.out\.tfevents\.[^/]*$")
 
@@ -225,22 +225,19 @@ class TensorBoardParser(Parser):
         out: RecordBuilder,
     ) -> Points:
         """Scalars and restarts of the events the bulk decoder left, through the Event proto."""
-        events: dict[int, Any] = {}
+        events: dict[int, Event] = {}
         broken: list[int] = []  # data CRC verified, yet not an Event
-        view = memoryview(data)
         for row in rows.tolist():
             a = int(framing.starts[row]) + HEADER_SIZE
             try:
-                event = event_pb2.Event.FromString(view[a : a + int(framing.lengths[row])])
-            except DecodeError:
+                event = decode_event(data, a, a + int(framing.lengths[row]))
+            except WireError:
                 broken.append(row)
                 continue
             if event.file_version:
                 version = file_version(event.file_version)
                 self._legacy = version is not None and version < 2
-            elif event.HasField("summary") or (
-                event.HasField("session_log") and event.session_log.status == _START
-            ):
+            elif event.has_summary or event.session_start:
                 events[row] = event
         points = Points()
         for row in sorted([*events, *broken]):
@@ -388,8 +385,8 @@ class TensorBoardFormat(LogFormat):
         if length > len(head) - HEADER_SIZE or masked_crc32c(head[:8]) != crc:
             return False
         try:
-            event = event_pb2.Event.FromString(head[HEADER_SIZE : HEADER_SIZE + length])
-        except DecodeError:
+            event = decode_event(head, HEADER_SIZE, HEADER_SIZE + length)
+        except WireError:
             return False
         return bool(event.file_version.startswith("brain.Event:"))
 
