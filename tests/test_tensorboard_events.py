@@ -131,7 +131,9 @@ def test_sniff_by_content_not_by_name(tmp_path: Path) -> None:
     renamed = path.rename(tmp_path / "copy.bin")
     data = renamed.read_bytes()
     assert FMT.sniff(data, str(renamed))
-    assert not FMT.sniff(b"", "events.out.tfevents.1")
+    # an empty file is judged by its name: a writer that has not flushed yet (issue 18)
+    assert FMT.sniff(b"", "logs/events.out.tfevents.1")
+    assert not FMT.sniff(b"", "copy.bin")
     assert not FMT.sniff(b'{"loss": 0.5, "step": 1}\n' * 10, "x.json")
     assert not FMT.sniff(data[:20], "events.out.tfevents.1")  # first record incomplete
     damaged = bytearray(data)
@@ -179,9 +181,10 @@ def test_reads_every_kind_of_scalar_exactly(tmp_path: Path) -> None:
         (7, "train", "momentum"): (0.75, WALL0 + 7),
         (7, "train", "grad_norm"): (2.5, WALL0 + 7),
         (3, "train", "x" * 200): (-3.0, WALL0 + 3),
-        (5, "train", "loss"): (math.inf, WALL0 + 5),
+        # a second tag naming train loss is a series of its own (issue 18: tags never merge)
+        (5, "train", "loss [train/loss_step]"): (math.inf, WALL0 + 5),
     }
-    nan_row = got.pop((4, "train", "loss"))
+    nan_row = got.pop((4, "train", "loss [train/loss_step]"))
     assert math.isnan(nan_row[0]) and nan_row[1] == WALL0 + 4
     assert got == expected
     assert len(table) == len(expected) + 1  # images, histograms, graphs gave nothing
@@ -277,10 +280,14 @@ def test_user_options_override_names_and_units(tmp_path: Path) -> None:
     assert rows(table) == [(1, "val", "miou", 0.5, WALL0 + 1)]
 
 
-def relaunched_events() -> list[event_pb2.Event]:
-    """A run to step 99, relaunched from a checkpoint at step 50 into the same file."""
+def relaunched_events(start: bool = False) -> list[event_pb2.Event]:
+    """A run to step 99, relaunched from a checkpoint at step 50 into the same file (with
+    ``start``, the relaunch writes a SessionLog START first, as ``purge_step`` does)."""
     events = []
     for launch, steps in enumerate((range(0, 100, 2), range(50, 120, 2))):
+        if launch and start:
+            status = event_pb2.SessionLog(status=event_pb2.SessionLog.START)
+            events.append(event_pb2.Event(wall_time=WALL0 + 200, step=50, session_log=status))
         for step in steps:
             events.append(scalar(step, "train/loss", 1 + launch + step / 1000))
             events.append(scalar(step, "train/lr", 0.01))
@@ -290,19 +297,39 @@ def relaunched_events() -> list[event_pb2.Event]:
     return events
 
 
-def test_step_going_back_is_one_restart(tmp_path: Path) -> None:
+def accumulated(path: Path) -> dict[str, list[int]]:
+    """The steps TensorBoard's EventAccumulator shows per scalar tag (every point kept)."""
+    acc = EventAccumulator(str(path), size_guidance={"scalars": 0})
+    acc.Reload()
+    return {tag: [e.step for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def test_step_going_back_keeps_every_point(tmp_path: Path) -> None:
+    # issue 18: without a SessionLog START, TensorBoard purges nothing in a brain.Event:2 file
     path = write(tmp_path, relaunched_events())
     data = read_log(str(path), format="tensorboard")
+    assert data.restarts == ()
+    shown = accumulated(path)
+    for tag, metric in (("train/loss", "loss"), ("train/lr", "lr"), ("val/mIoU", "miou")):
+        series = data.table[data.table["metric"] == metric]
+        assert series["step"].tolist() == shown[tag]
+    assert len(shown["train/loss"]) == 50 + 35
+
+
+def test_session_log_start_is_one_restart(tmp_path: Path) -> None:
+    path = write(tmp_path, relaunched_events(start=True))
+    data = read_log(str(path), format="tensorboard")
     assert [(r.step, r.line) for r in data.restarts] == [(50, 1 + 50 * 2 + 5 * (1 + 5) + 1)]
+    shown = accumulated(path)
     loss = data.table[data.table["metric"] == "loss"]
-    assert loss["step"].tolist() == [*range(0, 50, 2), *range(50, 120, 2)]
+    assert loss["step"].tolist() == shown["train/loss"] == [*range(0, 50, 2), *range(50, 120, 2)]
     assert loss["value"].tolist() == [
         float(np.float32(1 + launch + s / 1000))
         for launch, steps in enumerate((range(0, 50, 2), range(50, 120, 2)))
         for s in steps
     ]
     miou = data.table[data.table["metric"] == "miou"]
-    assert miou["step"].tolist() == [0, 20, 40, 60, 80, 100]
+    assert miou["step"].tolist() == shown["val/mIoU"] == [0, 20, 40, 60, 80, 100]
 
 
 def test_tags_written_out_of_step_order_are_no_restart(tmp_path: Path) -> None:
@@ -323,7 +350,8 @@ def test_session_log_start_voids_later_steps(tmp_path: Path) -> None:
         *[scalar(s, "val/mIoU", 0.75) for s in range(4, 8, 2)],
     ]
     data = read_log(str(write(tmp_path, events)), format="tensorboard")
-    assert [r.step for r in data.restarts] == [4]
+    # the fresh start voids nothing here: noted only for what it may void in earlier files
+    assert [(r.step, r.earlier_files) for r in data.restarts] == [(0, True), (4, False)]
     assert rows(data.table.sort_values("step"))[1:] == [
         (2, "val", "miou", 0.5, WALL0 + 2),
         (4, "val", "miou", 0.75, WALL0 + 4),
@@ -402,7 +430,8 @@ class Blob(bytes):
 
 @pytest.fixture(scope="module")
 def mixed_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Blob, pd.DataFrame]:
-    events = relaunched_events() + [tensor_scalar(s, "val/mAcc", s / 64) for s in range(9)]
+    events = relaunched_events(start=True)
+    events += [tensor_scalar(s, "val/mAcc", s / 64) for s in range(9)]
     data = Blob(write(tmp_path_factory.mktemp("tb"), events).read_bytes())
     return data, read_whole(FMT, data)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from metrics.readers.mapping import ColumnMapping, Target
-from metrics.readers.tensorboard_tags import TagNamer
+from metrics.readers.tensorboard_tags import TagNamer, folder_split
 
 
 @pytest.mark.parametrize(
@@ -74,3 +74,31 @@ def test_user_mapping_wins() -> None:
     assert namer.name("x") is None
     percent = TagNamer(ColumnMapping.from_options({"percent": ["val/mIoU"]}))
     assert percent.name("val/mIoU") == Target("val", "miou", True)
+
+
+@pytest.mark.parametrize(
+    ("folder", "tag", "split", "metric"),
+    [
+        ("val", "loss", "val", "loss"),  # add_scalars('loss', {'val': …}) → loss/val/: 'loss'
+        ("train", "loss", "train", "loss"),
+        ("val", "mIoU", "val", "miou"),
+        ("validation", "epoch_loss", "val", "loss"),  # Keras validation/ run
+        ("validation", "epoch_miou", "val", "miou"),
+        ("validation", "evaluation_accuracy_vs_iterations", "val", "aacc_vs_iterations"),
+        ("train", "batch_miou", "train", "miou"),  # Keras: per batch is train's preferred
+        ("train", "epoch_miou", "train", "miou_epoch"),
+        ("train", "epoch_learning_rate", "train", "lr_epoch"),
+        ("train", "val/mIoU", "val", "miou"),  # a tag naming its split keeps it
+        ("train", "mIoU", "train", "miou"),
+        (None, "epoch_miou", "val", "miou"),
+        (None, "loss", "train", "loss"),
+    ],
+)
+def test_folder_names_the_split(folder: str | None, tag: str, split: str, metric: str) -> None:
+    namer = TagNamer(folder_split=folder_split(folder) if folder else None)
+    assert namer.name(tag) == Target(split, metric, False)
+
+
+def test_folder_split_words() -> None:
+    assert folder_split("Validation") == "val" and folder_split("training") == "train"
+    assert folder_split("vis_data") is None and folder_split("run_1") is None

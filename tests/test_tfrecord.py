@@ -20,6 +20,19 @@ def test_bulk_crc_matches_tensorboard() -> None:
     assert masked_crc32c(b"brain.Event:2") == reference(b"brain.Event:2")
 
 
+def test_bulk_crc_of_long_records_matches_tensorboard() -> None:
+    """Records of 4 KiB and more (images, graphs) are checked chunk by chunk, chained."""
+    rng = np.random.default_rng(5)
+    buf = rng.integers(0, 256, 400_000, dtype=np.uint8)
+    lengths = np.concatenate(
+        [[4096, 4097, 5 * 1024, 8191, 300_000], rng.integers(4096, 60_000, 40)]
+    )
+    starts = np.concatenate([[0, 3, 1000, 0, 17], rng.integers(0, 330_000, 40)])
+    data = buf.tobytes()
+    want = [reference(data[a : a + n]) for a, n in zip(starts, lengths, strict=True)]
+    assert masked_crc32c_many(buf, starts, lengths).tolist() == want
+
+
 def test_framing_stops_at_incomplete_and_corrupt_records() -> None:
     payloads = [bytes([i]) * (i * 7) for i in range(1, 30)]
     data = b"".join(frame_bytes(p) for p in payloads)

@@ -33,11 +33,19 @@ class BadLine:
 
 @dataclass(frozen=True)
 class Restart:
-    """A relaunch inside one file: earlier records with step >= ``step`` are void."""
+    """A relaunch or purge: earlier records with step >= ``step`` are void.
+
+    ``series`` confines it to one (split, metric): TensorBoard's per-tag rule for legacy event
+    files. ``earlier_files`` marks one that voids nothing in its own file (a SessionLog START
+    before any later step): it can only void records of earlier files of the same run folder,
+    and is reported only if it does (:mod:`metrics.runs.merge`).
+    """
 
     offset: int
     step: int
     line: int
+    series: tuple[str, str] | None = None
+    earlier_files: bool = False
 
 
 class Parsed:
@@ -135,9 +143,16 @@ class RecordBuilder:
             )
         )
 
-    def restart(self, offset: int, step: int, line: int) -> None:
-        """Note a relaunch that preempts earlier records with step >= ``step``."""
-        self.restarts.append(Restart(offset, step, line))
+    def restart(
+        self,
+        offset: int,
+        step: int,
+        line: int,
+        series: tuple[str, str] | None = None,
+        earlier_files: bool = False,
+    ) -> None:
+        """Note a relaunch that preempts earlier records with step >= ``step`` (see Restart)."""
+        self.restarts.append(Restart(offset, step, line, series, earlier_files))
 
     def bad(self, line: int, reason: str, text: bytes | str) -> None:
         """Note a skipped line (its text is kept short)."""
@@ -294,7 +309,8 @@ class LineParser(Parser):
     def track_train_steps(
         self, data: bytes, offsets: np.ndarray, steps: np.ndarray, out: RecordBuilder, base: int
     ) -> None:
-        """Note a restart wherever a train step goes back (TensorBoard's preemption rule)."""
+        """Note a restart wherever a train step goes back: a text log's relaunch re-logs
+        everything, so the step going back is the relaunch (:mod:`metrics.readers.restarts`)."""
         if len(steps) == 0:
             return
         prev = np.empty(len(steps), np.int64)
@@ -349,6 +365,9 @@ class LogFormat(ABC):
     title: ClassVar[str]
     #: The file is rewritten whole rather than appended to (tailing re-reads it).
     whole_file: ClassVar[bool] = False
+    #: The files of one folder are one run, read in file-name order, a later file's restarts
+    #: voiding records of earlier ones (TensorBoard event files: one per writer launch).
+    folder_is_run: ClassVar[bool] = False
 
     @abstractmethod
     def sniff(self, head: bytes, path: str) -> bool:
@@ -361,3 +380,8 @@ class LogFormat(ABC):
     @abstractmethod
     def new_parser(self, options: Mapping[str, Any] | None = None) -> Parser:
         """A fresh parser for one file."""
+
+    def new_parser_for(self, path: str, options: Mapping[str, Any] | None = None) -> Parser:
+        """A fresh parser for the file at ``path`` (formats whose naming depends on where the
+        file lies override this; the default ignores the path)."""
+        return self.new_parser(options)

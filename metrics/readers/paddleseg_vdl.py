@@ -10,18 +10,26 @@ seconds in old VisualDL and milliseconds in new (told apart by size: ms epochs e
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from metrics.readers.base import LogFormat, Parsed, Parser, RecordBuilder
+from metrics.readers.protowire import (
+    BYTES,
+    FIXED32,
+    VARINT,
+    WireError,
+    fields,
+    float32,
+    signed64,
+    text,
+)
 from metrics.readers.registry import register
 
 _MAX_RECORD = 256 << 20  # longer is corruption, not a record still being written
 _MS_EPOCH = 1e11
-_FLOAT = struct.Struct("<f")
 _SPLITS = {"train": "train", "evaluate": "val", "eval": "val", "val": "val", "validation": "val"}
 _NAMES = {
     "val": {"mIoU": "miou", "Acc": "aacc", "Ema_mIoU": "ema_miou", "Ema_Acc": "ema_aacc"},
@@ -29,80 +37,45 @@ _NAMES = {
 }
 
 Scalar = tuple[int, str, int, float]  # step, tag, timestamp, value
-
-
-class CorruptRecord(ValueError):
-    """A record whose protobuf does not decode."""
-
-
-def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= end or shift > 63:
-            raise CorruptRecord("varint runs past its message")
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-
-
-def _skip(buf: bytes, pos: int, end: int, wire: int) -> int:
-    """Position after a field of wire type ``wire`` that starts at ``pos``."""
-    if wire == 0:
-        return _varint(buf, pos, end)[1]
-    if wire in (1, 5):
-        size = 8 if wire == 1 else 4
-    elif wire == 2:
-        size, pos = _varint(buf, pos, end)
-    else:
-        raise CorruptRecord(f"wire type {wire} does not occur in VisualDL records")
-    if pos + size > end:
-        raise CorruptRecord("field runs past its message")
-    return pos + size
+CorruptRecord = WireError  # a record whose protobuf does not decode
+_VALUES = 1  # Record.values
+_STEP, _TAG, _TIMESTAMP, _VALUE = 1, 2, 3, 4  # Record.Value fields
 
 
 def _value(buf: bytes, pos: int, end: int) -> Scalar | None:
     """A ``Record.Value`` if it is a scalar, else None."""
     step = timestamp = 0
-    tag = b""
+    tag = (0, 0)
     value = None
-    while pos < end:
-        key, pos = _varint(buf, pos, end)
-        number, wire = key >> 3, key & 7
-        start = pos
-        pos = _skip(buf, pos, end, wire)
-        if number == 1 and wire == 0:
-            step = _varint(buf, start, end)[0]
-        elif number == 2 and wire == 2:
-            tag = buf[_varint(buf, start, end)[1] : pos]
-        elif number == 3 and wire == 0:
-            timestamp = _varint(buf, start, end)[0]
-        elif number == 4 and wire == 5:
-            value = _FLOAT.unpack_from(buf, start)[0]
+    for number, wire, a, b in fields(buf, pos, end):
+        if number == _STEP and wire == VARINT:
+            step = signed64(a)
+        elif number == _TAG and wire == BYTES:
+            tag = (a, b)
+        elif number == _TIMESTAMP and wire == VARINT:
+            timestamp = a
+        elif number == _VALUE and wire == FIXED32:
+            value = float32(buf, a)
     if value is None:
         return None
-    try:
-        name = tag.decode()
-    except UnicodeDecodeError:
-        raise CorruptRecord("tag is not UTF-8") from None
-    step -= (step >> 63) << 64  # int64 two's complement
-    return step, name, timestamp, value
+    return step, text(buf, *tag), timestamp, value
+
+
+def _values(buf: bytes, pos: int, end: int) -> Iterator[tuple[int, int]]:
+    """Where each ``Record.Value`` of a record lies; a record holds nothing else."""
+    for number, wire, a, b in fields(buf, pos, end):
+        if number != _VALUES or wire != BYTES:
+            raise CorruptRecord(f"field {number} at byte {a}: a Record holds only values")
+        yield a, b
 
 
 def decode_record(buf: bytes, pos: int, end: int) -> list[Scalar]:
     """The scalar values of one serialized ``visualdl.Record``."""
     scalars = []
-    while pos < end:
-        key, pos = _varint(buf, pos, end)
-        start = pos
-        pos = _skip(buf, pos, end, key & 7)
-        if key == (1 << 3) | 2:
-            size, first = _varint(buf, start, end)
-            scalar = _value(buf, first, first + size)
-            if scalar is not None:
-                scalars.append(scalar)
+    for a, b in _values(buf, pos, end):
+        scalar = _value(buf, a, b)
+        if scalar is not None:
+            scalars.append(scalar)
     return scalars
 
 
@@ -202,27 +175,11 @@ class VisualDL(LogFormat):
 def _tags(buf: bytes, pos: int, end: int) -> list[str]:
     """The tags of every value of one record (scalar or not), for sniffing."""
     tags = []
-    while pos < end:
-        key, pos = _varint(buf, pos, end)
-        start = pos
-        pos = _skip(buf, pos, end, key & 7)
-        if key != (1 << 3) | 2:
-            raise CorruptRecord("a Record holds only values")
-        size, first = _varint(buf, start, end)
-        inner, stop = first, first + size
-        tag = None
-        while inner < stop:
-            k, inner = _varint(buf, inner, stop)
-            begin = inner
-            inner = _skip(buf, inner, stop, k & 7)
-            if k == (2 << 3) | 2:
-                tag = buf[_varint(buf, begin, stop)[1] : inner]
-        if tag is None:
-            raise CorruptRecord("a value without a tag")
-        try:
-            tags.append(tag.decode())
-        except UnicodeDecodeError:
-            raise CorruptRecord("tag is not UTF-8") from None
+    for a, b in _values(buf, pos, end):
+        found = [text(buf, x, y) for n, w, x, y in fields(buf, a, b) if n == _TAG and w == BYTES]
+        if not found:
+            raise CorruptRecord(f"a value without a tag at byte {a}")
+        tags.append(found[-1])
     return tags
 
 

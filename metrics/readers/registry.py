@@ -192,7 +192,7 @@ def read_log(
     fmt = get_format(format) if format else detect_format(path, options)
     try:
         # the parser (and the last piece it may hold) goes before the table is assembled
-        parts = parse_in_pieces(src, fmt.new_parser(options), fmt.whole_file, limit)
+        parts = parse_in_pieces(src, fmt.new_parser_for(path, options), fmt.whole_file, limit)
     except ColumnMappingError as exc:
         raise ColumnMappingError(f"{path}: {exc}") from None
     name = run if run is not None else src.name

@@ -3,32 +3,43 @@
 Unlike ``EventAccumulator`` (10,000 points per tag by default) every point is kept. Events of
 one ``simple_value`` (torch.utils.tensorboard, tensorboardX, Detectron2, MMSeg, HF, Lightning)
 or one TF2 float/double scalar tensor are decoded in bulk with numpy straight from the protobuf
-wire format; any other event goes through the ``tensorboard`` package's ``Event`` proto. Tensor
-values count once their tag's first metadata names the ``scalars`` plugin (TensorBoard's rule).
-Images, histograms, audio, graphs and other plugins' tensors are skipped.
+wire format; any other event is decoded one at a time (:mod:`metrics.readers.tensorboard_proto`,
+no ``tensorboard`` package needed). Tensor
+values count if their tag's first metadata names the ``scalars`` plugin (TensorBoard's rule),
+those logged before that metadata too: they are held until it comes. Images, histograms, audio,
+graphs and other plugins' tensors are skipped.
 
-Integrity: every record's length is checked against its CRC, and the data CRC of every record
-but media and graphs (which hold nothing read). A bad one ends the read, noted: nothing after
-it can be framed (bytes inserted in or lost from a payload leave its verified length pointing
+Integrity: every record's length is checked against its CRC, and so is every record's data.
+A damaged image, histogram, audio or graph record is reported and passed over (its verified
+length still frames what follows). Any other bad record ends the read, noted: nothing after it
+can be trusted (bytes inserted in or lost from a payload leave its verified length pointing
 inside other bytes, where even a copy of a whole record would pass both CRCs).
-Restarts: a SessionLog START at step ``s`` that voids earlier points (TensorBoard's rule), or a
-train tag's step going back; one restart is noted per relaunch, however many tags go back.
+
+Restarts, as TensorBoard's ``EventAccumulator`` applies them: in files of ``file_version``
+``brain.Event:2`` and later only a SessionLog START at step ``s`` voids earlier points with step
+``>= s`` (every tag; a writer's ``purge_step`` writes one); a step going back on its own keeps
+every point. In legacy files (``brain.Event:1``) an event whose step is below the previous
+event's voids the points of its own tags from that step on. Distinct tags stay distinct series:
+a tag whose name another tag of the file already took is suffixed with itself
+(``loss [train/loss]``) and listed in ``meta["renamed_tags"]``.
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-from google.protobuf.message import DecodeError
-from tensorboard.compat.proto import event_pb2
 
 from metrics.readers.base import LogFormat, Parsed, Parser, RecordBuilder
 from metrics.readers.mapping import ColumnMapping, Target
+from metrics.readers.protowire import WireError
 from metrics.readers.registry import register
-from metrics.readers.tensorboard_tags import TagNamer
+from metrics.readers.tensorboard_proto import Event, decode_event
+from metrics.readers.tensorboard_tags import TagNamer, folder_split
 from metrics.readers.tensorboard_wire import (
     Points,
     SimpleScalars,
@@ -46,8 +57,8 @@ from metrics.readers.tfrecord import (
     masked_crc32c_many,
 )
 
-_START = event_pb2.SessionLog.START
-
+#: What a writer names its event files; an empty one is a run waiting for its first flush.
+EVENT_FILE_RE = re.compile(r"(^|/)events\.out\.tfevents\.[^/]*$")
 
 _BATCH_FIELDS = ("ids", "offsets", "steps", "values", "walls", "tensor")
 
@@ -67,21 +78,42 @@ class _Batch:
         """The points where ``keep`` is set."""
         return _Batch(*(getattr(self, f)[keep] for f in _BATCH_FIELDS))
 
+    def then(self, other: _Batch) -> _Batch:
+        """These points followed by ``other``'s."""
+        return _Batch(
+            *(np.concatenate([getattr(self, f), getattr(other, f)]) for f in _BATCH_FIELDS)
+        )
+
+
+def file_version(text: str) -> float | None:
+    """The number of a ``brain.Event:<n>`` file version (None if it is not one)."""
+    _, _, number = text.partition(":")
+    try:
+        return float(number)
+    except ValueError:
+        return None
+
 
 class TensorBoardParser(Parser):
     """Stateful reader of one event file, fed in file order."""
 
-    def __init__(self, mapping: ColumnMapping | None = None) -> None:
-        self._dead = False  # a header failed its CRC: nothing after it is read
+    def __init__(
+        self, mapping: ColumnMapping | None = None, folder_split: str | None = None
+    ) -> None:
+        self._dead = False  # a record failed its CRC: nothing after it is read
         self._records_before = 0
         self._plugins: dict[str, str] = {}  # tag → plugin named by its first metadata
         self._tag_ids: dict[str, int] = {}
         self._names: list[str] = []
         self._info: dict[int, Target | None] = {}
-        self._namer = TagNamer(mapping or ColumnMapping())
-        self._last: dict[int, tuple[int, int]] = {}  # tag id → (last step, its offset)
+        self._namer = TagNamer(mapping or ColumnMapping(), folder_split=folder_split)
+        self._owners: dict[tuple[str, str], str] = {}  # (split, metric) → the tag that took it
+        self._renamed: dict[str, str] = {}  # tag → the suffixed metric it got
+        self._legacy = False  # file_version below 2: TensorBoard's per-tag out-of-order rule
+        self._recent_step: int | None = None  # the highest step read so far (legacy rule)
+        self._tag_top: dict[int, int] = {}  # tag id → its highest step left (legacy rule)
         self._max_step = -(2**63)  # the largest step read so far
-        self._restart = (-1, 0)  # (offset, step) of the last restart noted
+        self._held: _Batch | None = None  # tensor points of tags whose metadata is not seen yet
 
     def feed(self, data: bytes, offset: int, last: bool = False) -> tuple[Parsed, int]:
         out = RecordBuilder()
@@ -102,6 +134,8 @@ class TensorBoardParser(Parser):
             reason = f"record header at byte {offset + framing.end} fails its CRC; rest not read"
             out.bad(index, reason, data[framing.end : framing.end + HEADER_SIZE].hex())
         self._records_before += len(framing.starts)
+        if self._renamed:
+            out.meta["renamed_tags"] = dict(self._renamed)
         return out.build(), len(data) if self._dead else framing.end
 
     def finish(self, data: bytes, offset: int) -> Parsed:
@@ -139,15 +173,9 @@ class TensorBoardParser(Parser):
             np.concatenate([simple.tensor[good], np.array(points.tensor, bool)]),
         )
         fast_meta = np.concatenate([simple.meta[good], np.zeros(len(slow_ids), bool)])
-        if batch.tensor.any() or points.metas:
-            batch = batch.take(self._scalar_tensors(batch, fast_meta, points.metas))
-        self._emit(
-            batch,
-            points.starts,
-            offset,
-            framing,
-            out,
-        )
+        if batch.tensor.any() or points.metas or self._held is not None:
+            batch = self._scalar_tensors(batch, fast_meta, points.metas)
+        self._emit(batch, points.starts, offset, framing, out)
 
     def _verified(
         self,
@@ -157,25 +185,36 @@ class TensorBoardParser(Parser):
         offset: int,
         out: RecordBuilder,
     ) -> tuple[Framing, SimpleScalars]:
-        """The records before the first whose data CRC fails (media and graphs unchecked: they
-        hold nothing read); a failure ends the read, since the framing after it is unproven."""
-        rows = np.flatnonzero(~simple.skip)
-        starts, lengths = framing.starts[rows], framing.lengths[rows]
-        stored = footer_crcs(buf, starts, lengths)
-        failed = rows[masked_crc32c_many(buf, starts + HEADER_SIZE, lengths) != stored]
+        """The records before the first read one whose data CRC fails: that failure ends the
+        read, since the framing after it is unproven. A damaged media or graph record before it
+        is reported and passed over (nothing in it is read)."""
+        stored = footer_crcs(buf, framing.starts, framing.lengths)
+        crcs = masked_crc32c_many(buf, framing.starts + HEADER_SIZE, framing.lengths)
+        failed = np.flatnonzero(crcs != stored)
         if not len(failed):
             return framing, simple
-        row = int(failed[0])
+        ends = failed[~simple.skip[failed]]
+        cut = int(ends[0]) if len(ends) else len(framing.starts)
+        for row in failed[failed < cut].tolist():
+            at = offset + int(framing.starts[row])
+            out.bad(
+                self._records_before + row + 1,
+                f"record at byte {at} fails its data CRC (an image, histogram, audio or graph "
+                "record); passed over",
+                "skipped",
+            )
+        if cut == len(framing.starts):
+            return framing, simple
         self._dead = True
-        at = offset + int(framing.starts[row])
+        at = offset + int(framing.starts[cut])
         out.bad(
-            self._records_before + row + 1,
+            self._records_before + cut + 1,
             f"record at byte {at} fails its data CRC; rest not read",
             "skipped",
         )
-        kept = Framing(framing.starts[:row], framing.lengths[:row], at - offset, True)
-        cut = SimpleScalars(*(getattr(simple, f.name)[:row] for f in fields(simple)))
-        return kept, cut
+        kept = Framing(framing.starts[:cut], framing.lengths[:cut], at - offset, True)
+        part = SimpleScalars(*(getattr(simple, f.name)[:cut] for f in fields(simple)))
+        return kept, part
 
     def _slow_points(
         self,
@@ -186,19 +225,19 @@ class TensorBoardParser(Parser):
         out: RecordBuilder,
     ) -> Points:
         """Scalars and restarts of the events the bulk decoder left, through the Event proto."""
-        events: dict[int, Any] = {}
+        events: dict[int, Event] = {}
         broken: list[int] = []  # data CRC verified, yet not an Event
-        view = memoryview(data)
         for row in rows.tolist():
             a = int(framing.starts[row]) + HEADER_SIZE
             try:
-                event = event_pb2.Event.FromString(view[a : a + int(framing.lengths[row])])
-            except DecodeError:
+                event = decode_event(data, a, a + int(framing.lengths[row]))
+            except WireError:
                 broken.append(row)
                 continue
-            if event.HasField("summary") or (
-                event.HasField("session_log") and event.session_log.status == _START
-            ):
+            if event.file_version:
+                version = file_version(event.file_version)
+                self._legacy = version is not None and version < 2
+            elif event.has_summary or event.session_start:
                 events[row] = event
         points = Points()
         for row in sorted([*events, *broken]):
@@ -211,25 +250,27 @@ class TensorBoardParser(Parser):
 
     def _scalar_tensors(
         self, batch: _Batch, fast_meta: np.ndarray, metas: list[tuple[int, str, str]]
-    ) -> np.ndarray:
-        """Which points to keep: tensors count only once their tag's first metadata (in file
-        order, as TensorBoard reads it) has named the scalars plugin."""
+    ) -> _Batch:
+        """The points to read now: tensors count if their tag's first metadata (in file order,
+        as TensorBoard reads it) names the scalars plugin; those of tags whose metadata has not
+        come yet are held until it does (TensorBoard keeps them too)."""
         meta_ids, first = np.unique(batch.ids[fast_meta], return_index=True)
         meta_offs = batch.offsets[fast_meta][first]
         seen = [
             (int(o), self._names[int(i)], "scalars")
             for o, i in zip(meta_offs, meta_ids, strict=True)
         ]
-        first_at: dict[str, int] = {}
-        for off, tag, plugin in sorted([*metas, *seen]):
-            if tag not in self._plugins:
-                self._plugins[tag] = plugin
-                first_at[tag] = off
+        for _, tag, plugin in sorted([*metas, *seen]):
+            self._plugins.setdefault(tag, plugin)
+        if self._held is not None:
+            batch, self._held = self._held.then(batch), None
+        known = np.array([n in self._plugins for n in self._names], bool)
         scalar = np.array([self._plugins.get(n) == "scalars" for n in self._names], bool)
-        since = np.array([first_at.get(n, -1) for n in self._names], np.int64)
         ids = batch.ids
-        keep: np.ndarray = ~batch.tensor | (scalar[ids] & (batch.offsets >= since[ids]))
-        return keep
+        held = batch.tensor & ~known[ids]
+        if held.any():
+            self._held = batch.take(held)
+        return batch.take(~batch.tensor | scalar[ids])
 
     def _tag_id(self, tag: str) -> int:
         tid = self._tag_ids.get(tag)
@@ -237,6 +278,18 @@ class TensorBoardParser(Parser):
             tid = self._tag_ids[tag] = len(self._names)
             self._names.append(tag)
         return tid
+
+    def _name(self, tag: str) -> Target | None:
+        """The tag's (split, metric): never one another tag of the file already took."""
+        info = self._namer.name(tag)
+        if info is None:
+            return None
+        owner = self._owners.setdefault((info.split, info.metric), tag)
+        if owner != tag and tag not in self._namer.mapping.columns:
+            info = Target(info.split, f"{info.metric} [{tag}]", info.percent)
+            self._owners[(info.split, info.metric)] = tag
+            self._renamed[tag] = info.metric
+        return info
 
     def _emit(
         self,
@@ -254,52 +307,65 @@ class TensorBoardParser(Parser):
         segments = [(a, b) for a, b in zip([0, *cuts], [*cuts, len(ids)], strict=True) if a < b]
         for _, tid in sorted((int(offs[a]), int(ids[a])) for a, _ in segments):
             if tid not in self._info:
-                self._info[tid] = self._namer.name(self._names[tid])
-        infos = [self._info[int(ids[a])] for a, _ in segments]
-        candidates: list[tuple[int, int, int | None]] = []
-        for (a, b), info in zip(segments, infos, strict=True):
-            tid = int(ids[a])
-            if info is not None and info.split == "train":
-                candidates.extend(self._steps_back(tid, offs[a:b], steps[a:b]))
-            self._last[tid] = (int(steps[b - 1]), int(offs[b - 1]))
-        for off, step in session_starts:  # TensorBoard's rule, if it voids anything
-            before = steps[offs < off]
-            top = max(int(before.max()) if len(before) else -1, self._max_step)
-            if top >= step:
-                candidates.append((off, step, None))
-        self._note_restarts(sorted(candidates), offset, framing, out)
+                self._info[tid] = self._name(self._names[tid])
+        if self._legacy:
+            self._out_of_order(batch, offset, framing, out)
+        else:
+            self._session_starts(session_starts, offs, steps, offset, framing, out)
         if len(steps):
             self._max_step = max(self._max_step, int(steps.max()))
-        for (a, b), info in zip(segments, infos, strict=True):
+        for a, b in segments:
+            info = self._info[int(ids[a])]
             if info is not None:
                 vals = values[a:b] / 100.0 if info.percent else values[a:b]
                 out.add_many(info.split, info.metric, offs[a:b], steps[a:b], vals, walls[a:b])
 
-    def _steps_back(
-        self, tid: int, offs: np.ndarray, steps: np.ndarray
-    ) -> list[tuple[int, int, int | None]]:
-        """(offset, step, offset of the previous point) where this tag's step goes back."""
-        last = self._last.get(tid)
-        prev_steps = np.concatenate([[last[0] if last else steps[0]], steps[:-1]])
-        prev_offs = np.concatenate([[last[1] if last else -1], offs[:-1]])
-        back = np.flatnonzero(steps < prev_steps)
-        return [(int(offs[i]), int(steps[i]), int(prev_offs[i])) for i in back]
+    def _line(self, off: int, offset: int, framing: Framing) -> int:
+        """The 1-based record number of the record at file offset ``off``."""
+        return self._records_before + int(np.searchsorted(framing.starts, off - offset)) + 1
 
-    def _note_restarts(
+    def _session_starts(
         self,
-        candidates: list[tuple[int, int, int | None]],
+        starts: list[tuple[int, int]],
+        offs: np.ndarray,
+        steps: np.ndarray,
         offset: int,
         framing: Framing,
         out: RecordBuilder,
     ) -> None:
-        """One restart per relaunch: a tag going back whose previous point came before the last
-        restart belongs to that relaunch, unless it goes back further."""
-        for off, step, prev_off in candidates:
-            last_off, last_step = self._restart
-            if prev_off is None or prev_off > last_off or step < last_step:
-                row = int(np.searchsorted(framing.starts, off - offset))
-                out.restart(off, step, self._records_before + row + 1)
-                self._restart = (off, step)
+        """A SessionLog START at step ``s`` voids every earlier point with step ``>= s``; one
+        that voids nothing here may void points of earlier files of the folder."""
+        for off, step in starts:
+            before = steps[offs < off]
+            top = max(int(before.max()) if len(before) else self._max_step, self._max_step)
+            line = self._line(off, offset, framing)
+            out.restart(off, step, line, earlier_files=top < step)
+
+    def _out_of_order(
+        self, batch: _Batch, offset: int, framing: Framing, out: RecordBuilder
+    ) -> None:
+        """Legacy files: an event whose step is below the highest step read so far voids its
+        own tags' points from its step on (noted when it voids something); TensorBoard's
+        ``_CheckForOutOfOrderStepAndMaybePurge``. Legacy files are rare: one loop per point."""
+        order = np.argsort(batch.offsets, kind="stable")
+        mark, last_off, back = self._recent_step, -1, False
+        for off, step, tid in zip(
+            batch.offsets[order].tolist(),
+            batch.steps[order].tolist(),
+            batch.ids[order].tolist(),
+            strict=True,
+        ):
+            if off != last_off:  # a new event
+                back = mark is not None and step < mark
+                mark = mark if back else step
+                last_off = off
+            top = self._tag_top.get(tid)
+            info = self._info.get(tid)
+            if back and top is not None and top >= step and info is not None:
+                line = self._line(off, offset, framing)
+                out.restart(off, step, line, series=(info.split, info.metric))
+            self._tag_top[tid] = step if back or top is None else max(top, step)
+        self._recent_step = mark
 
 
 class TensorBoardFormat(LogFormat):
@@ -307,22 +373,30 @@ class TensorBoardFormat(LogFormat):
 
     name = "tensorboard"
     title = "TensorBoard event file"
+    folder_is_run = True
 
     def sniff(self, head: bytes, path: str) -> bool:
-        """The first record is an intact Event whose ``file_version`` is ``brain.Event:…``."""
+        """The first record is an intact Event whose ``file_version`` is ``brain.Event:…``;
+        or the file is named as event files are and holds no whole record header yet (a writer
+        that has not flushed: a run waiting for data)."""
         if len(head) < HEADER_SIZE:
-            return False
+            return bool(EVENT_FILE_RE.search(path))
         length, crc = HEADER.unpack_from(head)
         if length > len(head) - HEADER_SIZE or masked_crc32c(head[:8]) != crc:
             return False
         try:
-            event = event_pb2.Event.FromString(head[HEADER_SIZE : HEADER_SIZE + length])
-        except DecodeError:
+            event = decode_event(head, HEADER_SIZE, HEADER_SIZE + length)
+        except WireError:
             return False
         return bool(event.file_version.startswith("brain.Event:"))
 
     def new_parser(self, options: Mapping[str, Any] | None = None) -> Parser:
         return TensorBoardParser(ColumnMapping.from_options(options))
+
+    def new_parser_for(self, path: str, options: Mapping[str, Any] | None = None) -> Parser:
+        """A parser that knows the split the file's folder names (Keras, ``add_scalars``)."""
+        folder = posixpath.basename(posixpath.dirname(path.replace("\\", "/")))
+        return TensorBoardParser(ColumnMapping.from_options(options), folder_split(folder))
 
 
 register(TensorBoardFormat())

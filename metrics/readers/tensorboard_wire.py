@@ -1,22 +1,21 @@
-"""Event records decoded: in bulk from the protobuf wire format, else through the proto.
+"""Event records decoded: in bulk from the protobuf wire format, else one at a time.
 
 Most event files (torch.utils.tensorboard, tensorboardX, Detectron2, MMSeg) hold one event per
 scalar: ``Event { wall_time, step, summary { value { tag, simple_value } } }``. Parsing each with
 protobuf and reading its fields from Python costs a few microseconds per point; checking that
 byte layout for every record at once with numpy costs a fraction of that. Anything that does not
-match it exactly is left to the ``Event`` proto.
+match it exactly is left to :mod:`metrics.readers.tensorboard_proto`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from tensorboard.compat.proto import types_pb2
 
+from metrics.readers.tensorboard_proto import Event
 from metrics.readers.tfrecord import HEADER_SIZE
 
 _GRAPH_FIELDS = (0x22, 0x42, 0x4A)  # Event.graph_def, tagged_run_metadata, meta_graph_def
@@ -154,28 +153,6 @@ def tag_codes(buf: np.ndarray, at: np.ndarray, lengths: np.ndarray) -> tuple[np.
     return codes, names
 
 
-def tensor_value(tensor: Any) -> float | None:
-    """The number in a one-element tensor, or None (strings, several elements)."""
-    dims = tensor.tensor_shape.dim
-    if dims and any(d.size != 1 for d in dims):
-        return None
-    dtype = tensor.dtype
-    if dtype == types_pb2.DT_FLOAT or dtype == types_pb2.DT_DOUBLE:
-        listed = tensor.float_val if dtype == types_pb2.DT_FLOAT else tensor.double_val
-        if listed:
-            return float(listed[0])
-        content = tensor.tensor_content
-        if len(content) == (4 if dtype == types_pb2.DT_FLOAT else 8):
-            return float(np.frombuffer(content, "<f4" if len(content) == 4 else "<f8")[0])
-    from tensorboard.util import tensor_util  # slow import, rarely needed
-
-    try:
-        arr = tensor_util.make_ndarray(tensor)
-        return float(arr.reshape(-1)[0]) if arr.size == 1 else None
-    except (TypeError, ValueError):
-        return None
-
-
 @dataclass
 class Points:
     """Scalar points gathered from one piece of the file, as parallel lists."""
@@ -190,30 +167,24 @@ class Points:
     metas: list[tuple[int, str, str]] = field(default_factory=list)  # (offset, tag, plugin)
 
 
-def take_event(event: Any, off: int, points: Points, plugins: Mapping[str, str]) -> None:
+def take_event(event: Event, off: int, points: Points, plugins: Mapping[str, str]) -> None:
     """Add the scalar and tensor points of a decoded ``Event`` (and a SessionLog START).
 
     Tensors are kept as candidates; the first metadata of a tag not in ``plugins`` is noted
     in ``points.metas`` so the caller can tell which tensors are scalars.
     """
-    if event.HasField("session_log"):
-        points.starts.append((off, int(event.step)))
+    if event.session_start:
+        points.starts.append((off, event.step))
         return
-    for value in event.summary.value:
-        kind = value.WhichOneof("value")
+    for value in event.values:
         tag = value.tag
-        if kind == "simple_value":
-            number: float | None = value.simple_value
-        elif kind == "tensor":
-            if tag not in plugins and value.HasField("metadata"):
-                points.metas.append((off, tag, value.metadata.plugin_data.plugin_name))
-            number = tensor_value(value.tensor)
-        else:
+        if value.kind == "tensor" and tag not in plugins and value.plugin is not None:
+            points.metas.append((off, tag, value.plugin))
+        if value.kind not in ("simple_value", "tensor") or value.number is None:
             continue
-        if number is not None:
-            points.offsets.append(off)
-            points.tags.append(tag)
-            points.tensor.append(kind == "tensor")
-            points.steps.append(event.step)
-            points.values.append(number)
-            points.walls.append(event.wall_time)
+        points.offsets.append(off)
+        points.tags.append(tag)
+        points.tensor.append(value.kind == "tensor")
+        points.steps.append(event.step)
+        points.values.append(value.number)
+        points.walls.append(event.wall_time)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -89,8 +90,12 @@ def _pre_states(n: int) -> np.ndarray:
 def masked_crc32c_many(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Masked CRC-32C of ``buf[starts[i] : starts[i] + lengths[i]]`` for every ``i``."""
     out = np.empty(len(starts), np.uint32)
+    long = lengths >= _LONG
+    if long.any():
+        out[long] = _crc_long(buf, starts[long], lengths[long])
     size_class = np.ceil(np.log2(np.maximum(lengths, 1))).astype(np.int64)
-    for cls in np.unique(size_class):
+    size_class[long] = -1
+    for cls in np.unique(size_class[~long]):
         rows = np.flatnonzero(size_class == cls)
         width = -(-int(lengths[rows].max()) // 4) * 4
         # records too few for numpy to pay, or too near the buffer start to be left-padded
@@ -123,6 +128,81 @@ def _crc_matrix(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width:
     rotated = (crc >> np.uint32(15)) | (crc << np.uint32(17))
     result: np.ndarray = rotated + np.uint32(_MASK_DELTA)
     return result
+
+
+_CHUNK = 1024  # bytes per chunk of a long record (a multiple of 4)
+_LONG = 4 * _CHUNK  # records this long (images, graphs) are checked chunk by chunk
+
+
+@cache
+def _zero_bytes_tables(n: int) -> list[list[int]]:
+    """What ``n`` zero bytes do to a CRC state, as four tables by the state's bytes (the map
+    is linear, so the tables of each byte's values XOR together)."""
+    images = []
+    for bit in range(32):
+        state = 1 << bit
+        for _ in range(n):
+            state = _TABLE[state & 0xFF] ^ (state >> 8)
+        images.append(state)
+    tables = []
+    for byte in range(4):
+        table = [0] * 256
+        for x in range(1, 256):
+            low = x & -x
+            table[x] = table[x ^ low] ^ images[8 * byte + low.bit_length() - 1]
+        tables.append(table)
+    return tables
+
+
+def _crc_long(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Masked CRC-32C of long records: the CRC of every chunk of every record is computed at
+    once (a zero start state, chunks as rows of a matrix), then each record's chunks are
+    chained: the state after a chunk is ``zeros(state before) ^ crc(chunk)``, the CRC being
+    linear. A record's first ``length % _CHUNK`` bytes form a chunk left-padded with zeros,
+    started from the state that the padding turns into the usual start state."""
+    heads = lengths % _CHUNK
+    counts = lengths // _CHUNK + (heads > 0)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    # each chunk's start in ``buf`` (a head chunk starts before its record: padding)
+    pad = np.where(heads > 0, _CHUNK - heads, 0)
+    index = np.arange(int(counts.sum())) - np.repeat(first, counts)
+    chunk_starts = np.repeat(starts - pad, counts) + index * _CHUNK
+    chunk_pad = np.where(index == 0, np.repeat(pad, counts), 0)
+    regs = np.empty(len(chunk_starts), np.uint32)
+    step = max(1, _MATRIX_BYTES // _CHUNK)
+    for i in range(0, len(chunk_starts), step):
+        part = slice(i, i + step)
+        regs[part] = _chunk_registers(buf, chunk_starts[part], chunk_pad[part])
+    t0, t1, t2, t3 = _zero_bytes_tables(_CHUNK)
+    pre = _chunk_pre_states()
+    out = np.empty(len(starts), np.uint32)
+    for r, (a, n, p) in enumerate(zip(first.tolist(), counts.tolist(), pad.tolist(), strict=True)):
+        state = int(pre[p]) if p else _MASK
+        for reg in regs[a : a + n].tolist():
+            zeros = t0[state & 0xFF] ^ t1[(state >> 8) & 0xFF] ^ t2[(state >> 16) & 0xFF]
+            state = zeros ^ t3[state >> 24] ^ reg
+        out[r] = mask_crc(state ^ _MASK)
+    return out
+
+
+@cache
+def _chunk_pre_states() -> np.ndarray:
+    return _pre_states(_CHUNK)
+
+
+def _chunk_registers(buf: np.ndarray, starts: np.ndarray, pad: np.ndarray) -> np.ndarray:
+    """CRC states after each ``_CHUNK``-byte chunk from a zero state (its first ``pad`` bytes
+    read as zeros)."""
+    cols = np.arange(_CHUNK)
+    mat = buf[np.clip(starts[:, None] + cols, 0, len(buf) - 1)]
+    mat[cols[None, :] < pad[:, None]] = 0
+    words = np.ascontiguousarray(mat.view("<u4").T)
+    crc = np.zeros(len(starts), np.uint32)
+    low, high = _WORD_LOW, _WORD_HIGH
+    for j in range(_CHUNK // 4):
+        crc ^= words[j]
+        crc = low[crc & 0xFFFF] ^ high[crc >> np.uint32(16)]
+    return crc
 
 
 @dataclass

@@ -21,7 +21,7 @@ import fsspec
 
 from metrics.errors import LogReadError, MetricsError
 from metrics.readers.confine import is_inside, real_root
-from metrics.readers.registry import SNIFF_BYTES, formats, sniff_format
+from metrics.readers.registry import SNIFF_BYTES, formats, get_format, sniff_format
 from metrics.readers.source import open_source
 
 TIMESTAMP_RE = re.compile(r"\d{8}_\d{6}")
@@ -148,7 +148,7 @@ def _sniff(path: str, options: Mapping[str, Any] | None) -> tuple[str | None, by
         head = open_source(path).read_head(SNIFF_BYTES)
     except LogReadError:
         return None, b""
-    fmt = sniff_format(head, path, options) if head else None
+    fmt = sniff_format(head, path, options)  # an empty file may be a log not yet flushed
     return (fmt.name if fmt else None), head
 
 
@@ -185,16 +185,19 @@ def _run_dir(folder: str) -> str:
 def _split_same_format(
     run_dir: str, files: list[LogFile], top: str
 ) -> list[tuple[str, list[LogFile]]]:
-    """Unrelated logs side by side in one folder (same format, same launch) are separate runs.
+    """Unrelated logs side by side in one folder (same format, same launch) are separate runs;
+    event files of one folder are one run (TensorBoard's rule).
 
     A run whose files lie directly in LOGDIR is named after LOGDIR itself (``top``).
     """
     base = run_dir if run_dir != "." else ""
     files = _latest_snapshots(files)
-    seen: dict[tuple[str, str], list[LogFile]] = {}
+    seen: dict[tuple[str, str, str], list[LogFile]] = {}
     for f in files:
-        seen.setdefault((f.format, f.launch), []).append(f)
-    clashing = {f.path for group in seen.values() if len(group) > 1 for f in group}
+        # event files of one folder are one run (one file per writer launch), as TensorBoard
+        folder = posixpath.dirname(f.path) if get_format(f.format).folder_is_run else ""
+        seen.setdefault((f.format, f.launch, folder), []).append(f)
+    clashing = {f.path for k, group in seen.items() if len(group) > 1 and not k[2] for f in group}
     if not clashing:
         return [(base or top, files)]
     out: list[tuple[str, list[LogFile]]] = []

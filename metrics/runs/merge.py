@@ -2,11 +2,14 @@
 
 Each (split, metric) of a launch comes from the most precise file that has it, so a text log
 and its JSON twin are never counted twice; a later launch (a resume or relaunch) preempts the
-earlier records from its first step on.
+earlier records from its first step on. Event files of one folder (one per writer launch) are
+one file read in file-name order, as TensorBoard reads them: a later file's SessionLog START
+(``purge_step``) voids the earlier files' records from its step on.
 """
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from metrics.readers.base import BadLine, Restart
-from metrics.readers.registry import LogData
+from metrics.readers.registry import LogData, get_format
+from metrics.readers.restarts import void_in_earlier
 from metrics.runs.discover import LogFile, RunSource
 from metrics.schema import concat_tables, constant_categorical, empty_table
 
@@ -42,9 +46,10 @@ class Run:
 
 def merge_run(source: RunSource, datas: Sequence[tuple[LogFile, LogData]]) -> Run:
     """Merge files of one run: launches in time order, twins without double counting."""
-    by_launch: dict[str, list[tuple[LogFile, LogData]]] = {}
-    for f, d in datas:
-        by_launch.setdefault(f.launch, []).append((f, d))
+    joined, restarts = _join_folders(datas)
+    by_launch: dict[str, list[tuple[LogFile, pd.DataFrame]]] = {}
+    for f, t in joined:
+        by_launch.setdefault(f.launch, []).append((f, t))
     tables = []
     for launch in sorted(by_launch):
         tables.append(_merge_twins(by_launch[launch]))
@@ -52,7 +57,6 @@ def merge_run(source: RunSource, datas: Sequence[tuple[LogFile, LogData]]) -> Ru
     if table is None:
         table = empty_table()
     table = table.assign(run=constant_categorical(source.name, len(table)))
-    restarts = tuple(r for _, d in datas for r in d.restarts)
     bad = tuple((d.path, b) for _, d in datas for b in d.bad_lines)
     meta: dict[str, Any] = {}
     for _, d in sorted(datas, key=lambda fd: -fd[0].priority):
@@ -60,12 +64,33 @@ def merge_run(source: RunSource, datas: Sequence[tuple[LogFile, LogData]]) -> Ru
     return Run(source.name, source.path, table, source.files, restarts, bad, meta)
 
 
-def _merge_twins(group: Iterable[tuple[LogFile, LogData]]) -> pd.DataFrame:
+def _join_folders(
+    datas: Sequence[tuple[LogFile, LogData]],
+) -> tuple[list[tuple[LogFile, pd.DataFrame]], tuple[Restart, ...]]:
+    """Each file's table, event files of one folder and launch joined into one in file-name
+    order (each file's restarts voiding the earlier files' records); and the restarts applied,
+    to report (one that could only void earlier files, and voided nothing, is left out)."""
+    groups: dict[tuple[str, str, str], list[tuple[LogFile, LogData]]] = {}
+    for f, d in datas:
+        folder = posixpath.dirname(f.path) if get_format(f.format).folder_is_run else f.path
+        groups.setdefault((f.format, f.launch, folder), []).append((f, d))
+    joined: list[tuple[LogFile, pd.DataFrame]] = []
+    restarts: list[Restart] = []
+    for group in groups.values():
+        group.sort(key=lambda fd: fd[0].path)
+        tables, applied = void_in_earlier(
+            [d.table for _, d in group], [d.restarts for _, d in group]
+        )
+        restarts.extend(applied)
+        joined.append((group[-1][0], tables[0] if len(tables) == 1 else concat_tables(tables)))
+    return joined, tuple(restarts)
+
+
+def _merge_twins(group: Iterable[tuple[LogFile, pd.DataFrame]]) -> pd.DataFrame:
     """Files of one launch: each (split, metric) comes from the most preferred file having it."""
     taken: set[tuple[str, str]] = set()
     parts = []
-    for _f, d in sorted(group, key=lambda fd: fd[0].priority):
-        t = d.table
+    for _f, t in sorted(group, key=lambda ft: ft[0].priority):
         if t.empty:
             continue
         pairs = pd.MultiIndex.from_arrays([t["split"], t["metric"]])

@@ -143,7 +143,7 @@ class LogTailer:
             return self._emit([])
         self._stat = st
         if self._parser is None:
-            self._parser = self._fmt.new_parser(self._options)
+            self._parser = self._fmt.new_parser_for(self.path, self._options)
         new, pending = self._read_new()
         if final:
             new.append(self._parser.finish(pending, self._offset))
@@ -229,7 +229,7 @@ class LogTailer:
         data = self._src.read_range(0, self._limit + 1)
         if len(data) > self._limit:
             raise too_large(self.path, len(data), self._limit)
-        parsed = self._fmt.new_parser(self._options).finish(data, 0)
+        parsed = self._fmt.new_parser_for(self.path, self._options).finish(data, 0)
         old = self._parts[0].records if self._parts else None
         self._parts = [parsed]
         self._table = None
