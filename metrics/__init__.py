@@ -6,6 +6,7 @@ No Streamlit here: the dashboard and the CLI are thin layers over these function
 from __future__ import annotations
 
 from metrics.errors import (
+    AlertStateError,
     ColumnMappingError,
     InputError,
     LogFormatError,
@@ -20,6 +21,7 @@ from metrics.schema import COLUMNS, validate_table
 
 __all__ = [
     "COLUMNS",
+    "AlertStateError",
     "ColumnMappingError",
     "InputError",
     "LogData",

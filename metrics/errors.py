@@ -9,7 +9,8 @@ Every error a user can act on derives from one base, so the CLI and the dashboar
     ├── SchemaError           a table does not follow the tidy contract
     ├── ColumnMappingError    a CSV/JSON-lines mapping names a column that is not there
     ├── RunSelectionError     a run path resolves outside the log folder
-    └── InputError            bad arrays passed to a metric (shape, dtype, labels, range)
+    ├── InputError            bad arrays passed to a metric (shape, dtype, labels, range)
+    └── AlertStateError       ``segwatch watch``'s state file cannot be read or written
 """
 
 from __future__ import annotations
@@ -41,3 +42,7 @@ class RunSelectionError(MetricsError):
 
 class InputError(MetricsError, ValueError):
     """Arrays given to a metric are not what it expects."""
+
+
+class AlertStateError(MetricsError):
+    """The file where ``segwatch watch`` keeps the alerts it sent cannot be read or written."""

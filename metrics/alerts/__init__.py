@@ -1,0 +1,62 @@
+"""Alerts on runs: which diagnoses need attention, when to notify, the message, the saved state.
+
+Pure decision logic, no network: ``condition_of`` reads a diagnosis, ``decide`` says whether
+a run entered (or left) a condition worth a notification, ``compose`` writes it, and
+``load_state``/``save_state`` keep what was sent across restarts. ``segwatch watch`` sends the
+alerts through Apprise.
+"""
+
+from metrics.alerts.attention import (
+    ATTENTION_FINDINGS,
+    ATTENTION_STATUSES,
+    QUIET_STATUSES,
+    Condition,
+    condition_of,
+    status_needs_attention,
+)
+from metrics.alerts.message import AlertMessage, compose, label, run_page_url
+from metrics.alerts.state import (
+    AlertState,
+    RunRecord,
+    default_state_path,
+    load_state,
+    save_state,
+    target_key,
+)
+from metrics.alerts.transitions import (
+    MIN_GAP_S,
+    Alert,
+    AlertKind,
+    AlertPolicy,
+    Decision,
+    Delivery,
+    decide,
+    delivered,
+)
+
+__all__ = [
+    "ATTENTION_FINDINGS",
+    "ATTENTION_STATUSES",
+    "MIN_GAP_S",
+    "QUIET_STATUSES",
+    "Alert",
+    "AlertKind",
+    "AlertMessage",
+    "AlertPolicy",
+    "AlertState",
+    "Condition",
+    "Decision",
+    "Delivery",
+    "RunRecord",
+    "compose",
+    "condition_of",
+    "decide",
+    "default_state_path",
+    "delivered",
+    "label",
+    "load_state",
+    "run_page_url",
+    "save_state",
+    "status_needs_attention",
+    "target_key",
+]
