@@ -281,6 +281,23 @@ def test_a_long_running_watch_keeps_one_live_run_per_run_and_picks_up_new_runs(
     assert watcher.run_pass().sent == 0 and err.getvalue() == ""
 
 
+def test_a_vanished_logdir_is_reported_once_and_the_watch_goes_on(
+    tmp_path: Path, endpoint: Endpoint
+) -> None:
+    logdir = tmp_path / "logs"
+    shutil.copytree(STALLED, logdir / "stalled")
+    err = io.StringIO()
+    watcher = Watcher(
+        str(logdir), [make_target(endpoint.url)], tmp_path / "s.json", out=io.StringIO(), err=err
+    )
+    moved = tmp_path / "elsewhere"
+    logdir.rename(moved)  # e.g. an unmounted network share
+    assert watcher.run_pass().failed and watcher.run_pass().failed
+    assert err.getvalue().count("no such file or folder") == 1
+    moved.rename(logdir)
+    assert watcher.run_pass().sent == 1 and len(endpoint.bodies) == 1
+
+
 def test_run_forever_passes_until_stopped(tmp_path: Path, endpoint: Endpoint) -> None:
     logdir = tmp_path / "logs"
     shutil.copytree(STALLED, logdir / "stalled")
