@@ -7,7 +7,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -315,6 +318,34 @@ def test_run_forever_passes_until_stopped(tmp_path: Path, endpoint: Endpoint) ->
     thread.join(10)
     assert not thread.is_alive()
     assert len(endpoint.bodies) == 1
+
+
+def test_the_command_watches_until_interrupted(tmp_path: Path, endpoint: Endpoint) -> None:
+    logdir, state = tmp_path / "logs", tmp_path / "state.json"
+    log, rest = growing_run(logdir, 2000)
+    cmd = [sys.executable, "-m", "dashboard.cli", "watch", str(logdir), "--notify", endpoint.url]
+    cmd += ["--interval", "0.2", "--state", str(state)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not state.exists() and time.monotonic() < deadline:  # first pass: nothing to send
+            time.sleep(0.1)
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write("\n".join(rest) + "\n")
+        shutil.copytree(STALLED, tmp_path / "stalled")  # appears whole, not half-copied
+        (tmp_path / "stalled").rename(logdir / "stalled")
+        while len(endpoint.bodies) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # more passes
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert sorted(endpoint.titles()) == [
+        "segwatch: grow — diverging",
+        "segwatch: stalled — stalled",
+    ]
+    assert b"watching" in out and err == b""
 
 
 def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

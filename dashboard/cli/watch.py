@@ -134,11 +134,15 @@ def _mask(url: str) -> str:
 
 @dataclass(frozen=True)
 class PassResult:
-    """What one pass found: runs needing attention, alerts sent and whether anything failed."""
+    """What one pass found: runs needing attention, alerts sent and whether anything failed.
+
+    ``found`` is False when LOGDIR itself could not be listed.
+    """
 
     attention: int
     sent: int
     failed: bool
+    found: bool = True
 
 
 class Watcher:
@@ -179,7 +183,7 @@ class Watcher:
             sources = discover_runs(self.logdir, self.options)
         except MetricsError as exc:
             self._report_once(f"segwatch: {exc}")
-            return PassResult(0, 0, True)
+            return PassResult(0, 0, True, found=False)
         self._reported.clear()
         before = self.state.to_dict()
         attention = sent = 0
@@ -202,13 +206,15 @@ class Watcher:
                 failed = True
         return PassResult(attention, sent, failed)
 
-    def run_forever(self, interval_s: float, stop: threading.Event | None = None) -> None:
-        """A pass every ``interval_s`` seconds until ``stop`` is set."""
+    def run_forever(
+        self, interval_s: float, stop: threading.Event | None = None, *, first: bool = True
+    ) -> None:
+        """A pass every ``interval_s`` seconds (the first at once unless not ``first``)."""
         stop = stop or threading.Event()
-        while True:
+        if first:
             self.run_pass()
-            if stop.wait(interval_s):
-                return
+        while not stop.wait(interval_s):
+            self.run_pass()
 
     def _live(self, source: RunSource) -> LiveRun:
         """The ``LiveRun`` kept for this run (a new one when its files changed)."""
@@ -312,7 +318,6 @@ def _watch(args: argparse.Namespace) -> int:
     try:
         config = load_config(settings_path(args.logdir, args.config))
         options = reader_options(args, args.logdir)
-        discover_runs(args.logdir, options)  # a wrong LOGDIR is a usage error, not a pass error
         watcher = Watcher(
             args.logdir,
             targets,
@@ -325,15 +330,18 @@ def _watch(args: argparse.Namespace) -> int:
     except MetricsError as exc:
         print(f"segwatch: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.once:
-        result = watcher.run_pass()
-        return EXIT_FLAGGED if result.attention or result.failed else EXIT_OK
-    print(
-        f"segwatch: watching {args.logdir} every {args.interval:g} s "
-        f"({len(targets)} notification URL{'s' if len(targets) > 1 else ''}; "
-        f"state in {state_path})",
-        flush=True,
-    )
+    if not args.once:
+        print(
+            f"segwatch: watching {args.logdir} every {args.interval:g} s "
+            f"({len(targets)} notification URL{'s' if len(targets) > 1 else ''}; "
+            f"state in {state_path})",
+            flush=True,
+        )
     with contextlib.suppress(KeyboardInterrupt):
-        watcher.run_forever(args.interval)
+        result = watcher.run_pass()
+        if not result.found:  # a wrong LOGDIR at the start is a usage error, later a hiccup
+            return EXIT_USAGE
+        if args.once:
+            return EXIT_FLAGGED if result.attention or result.failed else EXIT_OK
+        watcher.run_forever(args.interval, first=False)
     return EXIT_OK
