@@ -23,6 +23,7 @@ from metrics.alerts import (
     load_state,
     run_page_url,
     save_state,
+    state_lock,
     status_needs_attention,
     target_key,
 )
@@ -242,3 +243,14 @@ def test_default_state_path_is_per_logdir_in_the_cache(
     assert a != default_state_path("runs/b")
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert ".cache" in default_state_path("runs/a").parts
+
+
+def test_one_watcher_per_state_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    held = state_lock(path)
+    held.__enter__()
+    with pytest.raises(AlertStateError, match="in use by another"), state_lock(path):
+        pass  # pragma: no cover - a second holder never gets here
+    held.__exit__(None, None, None)
+    with state_lock(path):  # released when the holder is done
+        pass

@@ -23,7 +23,7 @@ import pytest
 from dashboard.cli import main
 from dashboard.cli.demo import curve_lines, write_finished, write_run
 from dashboard.cli.watch import Watcher, make_target
-from metrics.alerts import AlertPolicy, load_state
+from metrics.alerts import AlertPolicy, load_state, state_lock
 from metrics.errors import LogReadError
 from metrics.runs import LogTailer
 from tests.conftest import REPO
@@ -358,6 +358,9 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 2 and "no such file" in err
     code, _, err = once(capsys, logdir, state, "--notify", "json://localhost/", "--interval", "0")
     assert code == 2 and "--interval" in err
+    with state_lock(state):  # another watch is running on this state
+        code, _, err = once(capsys, logdir, state, "--notify", "json://localhost/x")
+    assert code == 2 and "in use by another" in err
     state.write_text("{broken")
     code, _, err = once(capsys, logdir, state, "--notify", "json://localhost/x")
     assert code == 2 and "delete it" in err

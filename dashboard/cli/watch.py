@@ -43,6 +43,7 @@ from metrics.alerts import (
     label,
     load_state,
     save_state,
+    state_lock,
     target_key,
 )
 from metrics.diagnosis import DiagnosisConfig, diagnose, load_config
@@ -315,6 +316,15 @@ def _watch(args: argparse.Namespace) -> int:
         print(f"segwatch: {exc}", file=sys.stderr)
         return EXIT_USAGE
     state_path = Path(args.state) if args.state else default_state_path(args.logdir)
+    try:
+        with state_lock(state_path):
+            return _watch_locked(args, targets, state_path)
+    except MetricsError as exc:
+        print(f"segwatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _watch_locked(args: argparse.Namespace, targets: list[Target], state_path: Path) -> int:
     try:
         config = load_config(settings_path(args.logdir, args.config))
         options = reader_options(args, args.logdir)

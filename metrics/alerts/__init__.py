@@ -2,7 +2,8 @@
 
 Pure decision logic, no network: ``condition_of`` reads a diagnosis, ``decide`` says whether
 a run entered (or left) a condition worth a notification, ``compose`` writes it, and
-``load_state``/``save_state`` keep what was sent across restarts. ``segwatch watch`` sends the
+``load_state``/``save_state`` keep what was sent across restarts (``state_lock``: one
+watcher per state file). ``segwatch watch`` sends the
 alerts through Apprise.
 """
 
@@ -14,6 +15,7 @@ from metrics.alerts.attention import (
     condition_of,
     status_needs_attention,
 )
+from metrics.alerts.lock import state_lock
 from metrics.alerts.message import AlertMessage, compose, label, run_page_url
 from metrics.alerts.state import (
     AlertState,
@@ -57,6 +59,7 @@ __all__ = [
     "load_state",
     "run_page_url",
     "save_state",
+    "state_lock",
     "status_needs_attention",
     "target_key",
 ]
