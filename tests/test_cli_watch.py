@@ -411,3 +411,8 @@ def test_every_notification_url_in_the_readme_is_one_apprise_understands() -> No
     assert len(urls) >= 4
     for url in urls:
         assert make_target(url).key
+
+
+def test_other_commands_do_not_import_apprise() -> None:
+    code = "import sys, dashboard.cli; assert 'apprise' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)

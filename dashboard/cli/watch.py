@@ -18,9 +18,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TextIO
-
-import apprise
+from typing import TYPE_CHECKING, Any, TextIO
 
 from dashboard.cli.common import (
     EXIT_FLAGGED,
@@ -50,6 +48,9 @@ from metrics.diagnosis import DiagnosisConfig, diagnose, load_config
 from metrics.errors import MetricsError
 from metrics.runs import LiveRun, RunSource, RunSummary, discover_runs, summarize
 from metrics.settings import settings_path
+
+if TYPE_CHECKING:
+    import apprise
 
 DEFAULT_INTERVAL_S = 60.0
 
@@ -119,6 +120,8 @@ class Target:
 
 def make_target(url: str) -> Target:
     """An Apprise sender for ``url``; raises ``ValueError`` when Apprise cannot parse it."""
+    import apprise  # here, not at the top: every other command would pay for its import
+
     sender = apprise.Apprise()
     if not sender.add(url):
         raise ValueError(
@@ -276,6 +279,8 @@ class Watcher:
         return int(condition.attention), sent, failed
 
     def _send(self, target: Target, alert: Alert, summary: RunSummary) -> bool:
+        import apprise
+
         message = compose(alert, summary, self.dashboard_url)
         kind = apprise.NotifyType.WARNING if alert.kind == "entered" else apprise.NotifyType.SUCCESS
         with apprise.LogCapture(level=apprise.logging.WARNING, fmt="%(message)s") as log:

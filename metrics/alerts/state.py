@@ -86,7 +86,9 @@ def target_key(url: str) -> str:
 def default_state_path(logdir: str) -> Path:
     """``$XDG_CACHE_HOME/segwatch/watch-<hash of LOGDIR>.json`` (``~/.cache`` by default).
 
-    One file per log folder, so watchers of different folders do not share alerts.
+    One file per log folder, so watchers of different folders do not share alerts. The XDG
+    variable, not ``platformdirs``: one environment variable is all a cache file needs, and
+    ``~/.cache`` works on every system segwatch runs on.
     """
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     where = logdir if "://" in logdir else os.path.abspath(logdir)
