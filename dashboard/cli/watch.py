@@ -179,6 +179,7 @@ class Watcher:
         self.state = load_state(state_path)  # raises AlertStateError
         self.lives: dict[str, tuple[tuple[object, ...], LiveRun]] = {}
         self._reported: set[str] = set()
+        self._down: set[str] = set()  # targets that failed in this pass: not tried again in it
 
     def run_pass(self) -> PassResult:
         """Read new bytes, diagnose every run, send the alerts due and save the state."""
@@ -189,6 +190,7 @@ class Watcher:
             self._report_once(f"segwatch: {exc}")
             return PassResult(0, 0, True, found=False)
         self._reported.clear()
+        self._down.clear()
         before = self.state.to_dict()
         attention = sent = 0
         failed = False
@@ -268,10 +270,14 @@ class Watcher:
             targets[target.key] = decision.record
             if decision.alert is None:
                 continue
+            if target.key in self._down:  # one timeout per pass, not one per alert
+                failed = True
+                continue
             if self._send(target, decision.alert, summary):
                 targets[target.key] = delivered(decision.alert, now)
                 sent += 1
             else:
+                self._down.add(target.key)
                 failed = True
         self.state.runs[source.name] = replace(
             record, status=condition.status, condition=condition.items, targets=targets
@@ -299,7 +305,8 @@ class Watcher:
         else:
             print(
                 f"segwatch: could not notify {target.shown} of {what}"
-                f"{f' ({why})' if why else ''}; will retry at the next pass",
+                f"{f' ({why})' if why else ''}; it and the other alerts to it this pass will be "
+                "retried at the next pass",
                 file=self.err,
                 flush=True,
             )
