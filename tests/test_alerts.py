@@ -73,6 +73,13 @@ def test_a_finding_that_needs_attention_whatever_the_status() -> None:
     assert cond("ok", DEAD).items == ()  # a dead class alone is shown, not alerted
 
 
+def test_a_critical_finding_behind_a_quiet_status_needs_attention() -> None:
+    broken = Finding("eval_on_train_set", "critical", "Validation mIoU equals train mIoU.")
+    assert cond("ok", broken).items == ("eval_on_train_set",)
+    assert cond("converged", broken, DEAD).items == ("eval_on_train_set",)
+    assert cond("diverging", NAN).items == ("diverging",)  # told by the status already
+
+
 def test_an_unknown_status_needs_attention_only_with_a_serious_finding() -> None:
     assert status_needs_attention("exploding", [NAN])
     assert not status_needs_attention("exploding", [])

@@ -6,9 +6,13 @@ status is one of ``ATTENTION_STATUSES``, plus the codes of findings in ``ATTENTI
 condition means the run is fine. To alert on a new status or finding, add it to one of the
 sets below; nothing else has to change.
 
-A status in neither ``ATTENTION_STATUSES`` nor ``QUIET_STATUSES`` (one the diagnosis learnt
-after this list was written) needs attention when the run has a warning or critical finding:
-a new failure mode should rather send one alert too many than none.
+Two rules cover what the diagnosis learns after these lists were written — a new failure mode
+should rather send one alert too many than none:
+
+- a status in neither ``ATTENTION_STATUSES`` nor ``QUIET_STATUSES`` needs attention when the
+  run has a warning or critical finding;
+- a critical finding needs attention on its own when the status is quiet (a critical finding
+  behind an attention status is already told by that status).
 """
 
 from __future__ import annotations
@@ -77,4 +81,6 @@ def condition_of(diagnosis: RunDiagnosis) -> Condition:
     items = {f.code for f in diagnosis.findings if f.code in ATTENTION_FINDINGS}
     if status_needs_attention(diagnosis.status, diagnosis.findings):
         items.add(diagnosis.status)
+    elif diagnosis.status in QUIET_STATUSES:
+        items |= {f.code for f in diagnosis.findings if f.severity == "critical"}
     return Condition(diagnosis.status, tuple(sorted(items)), diagnosis.findings)
