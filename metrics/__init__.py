@@ -23,6 +23,7 @@ from metrics.diagnosis import (
     load_config,
 )
 from metrics.errors import (
+    AlertStateError,
     ColumnMappingError,
     ConfigBudgetError,
     InputError,
@@ -56,6 +57,7 @@ from metrics.stats.trends import Progress, noise_level, progress, trend
 
 __all__ = [
     "COLUMNS",
+    "AlertStateError",
     "ColumnMappingError",
     "ConfigBudgetError",
     "DiagnosisConfig",

@@ -12,6 +12,7 @@ Every error a user can act on derives from one base, so the CLI and the dashboar
     ├── RunSelectionError     a run path resolves outside the log folder
     ├── SettingsError         a settings file or flag is malformed, unknown or out of range
     ├── ConfigBudgetError     a logged config is too large or too deep to read safely
+    ├── AlertStateError       ``segwatch watch``'s state file cannot be read or written
     └── InputError            bad arrays passed to a metric (shape, dtype, labels, range)
 """
 
@@ -56,3 +57,7 @@ class InputError(MetricsError, ValueError):
 
 class ConfigBudgetError(MetricsError):
     """A logged config is too large, too deeply nested or too slow to read within its budget."""
+
+
+class AlertStateError(MetricsError):
+    """The file where ``segwatch watch`` keeps the alerts it sent cannot be read or written."""

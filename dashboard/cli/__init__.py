@@ -1,5 +1,6 @@
 """The ``segwatch`` command: ``serve`` the dashboard, ``check`` runs from scripts and CI, check
-the data behind a run (``eval``, ``labels``) and what changed between runs (``diff``).
+the data behind a run (``eval``, ``labels``), what changed between runs (``diff``) and
+notifications when a run needs attention (``watch``).
 
 One module per group of sub-commands; each parses its arguments, calls the library and turns
 its exceptions into messages and exit codes.
@@ -17,6 +18,7 @@ from dashboard.cli.common import EXIT_USAGE
 from dashboard.cli.data import add_data_commands
 from dashboard.cli.diff import add_facts_commands
 from dashboard.cli.serve import add_serve_commands
+from dashboard.cli.watch import add_watch_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,4 +49,5 @@ def _parser() -> argparse.ArgumentParser:
     add_check_command(sub)
     add_data_commands(sub)
     add_facts_commands(sub)
+    add_watch_command(sub)
     return p
