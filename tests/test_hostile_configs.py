@@ -148,3 +148,11 @@ def test_check_json_of_name_nesting_is_json(
     main(["check", "--json", "--fail-on", "never", str(tmp_path)])
     (run,) = json.loads(capsys.readouterr().out)["runs"]
     assert "too deep" in run["facts"]["unavailable"]
+
+
+def test_long_yaml_is_refused_before_it_is_built() -> None:
+    text = "".join(f"k{i}: 1\n" for i in range(210_000))  # 2 MB: ~10 s to build in PyYAML
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigBudgetError, match="config too large"):
+        load_yaml(text, "hparams.yaml")
+    assert time.perf_counter() - t0 < 3.0

@@ -51,7 +51,7 @@ def parse_config(text: str, where: str = "config", budget: Budget | None = None)
     names: dict[str, Any] = {}
     for chunk in _statements(text):
         budget.tick()
-        parsed = _parse(chunk)
+        parsed = _parse(chunk, budget)
         if parsed is None:
             continue
         tree, source = parsed
@@ -69,10 +69,11 @@ def parse_config(text: str, where: str = "config", budget: Budget | None = None)
     return names
 
 
-def _parse(chunk: str) -> tuple[ast.Module, str] | None:
+def _parse(chunk: str, budget: Budget) -> tuple[ast.Module, str] | None:
     """The syntax tree of a statement, dropping trailing lines that are not Python (log noise)."""
     lines = chunk.splitlines(keepends=True)
     for end in range(len(lines), max(0, len(lines) - _MAX_TRIMS), -1):
+        budget.tick()
         source = "".join(lines[:end])
         try:
             with warnings.catch_warnings():

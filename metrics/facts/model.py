@@ -6,8 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from metrics.facts.budget import Budget, too_deep
-
 # The facts shown on the run page and in ``segwatch check --json``, in this order.
 FACT_KEYS = (
     "planned_steps",
@@ -174,20 +172,11 @@ def params(entry: Any, drop: Sequence[str] = ()) -> dict[str, Any]:
 
 
 def load_yaml(text: str, where: str = "YAML config") -> dict[str, Any] | None:
-    """A YAML mapping read with the safe loader (data only, no object construction), or None.
+    """A YAML mapping read as data under a budget, or None (see ``metrics.facts.yaml_config``).
 
-    Aliases are counted as the copies they expand to (``metrics.facts.budget``): a "billion
-    laughs" or a too-deep document raises ``ConfigBudgetError`` naming ``where``.
+    Aliases are counted as the copies they expand to: a "billion laughs" or a too-deep
+    document raises ``ConfigBudgetError`` naming ``where``.
     """
-    import yaml
+    from metrics.facts.yaml_config import load_yaml as load
 
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return None
-    except RecursionError:
-        raise too_deep(where) from None
-    if not isinstance(data, dict):
-        return None
-    Budget(where).spend(data)
-    return data
+    return load(text, where)
