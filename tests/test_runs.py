@@ -102,3 +102,33 @@ def test_symlinks_pointing_out_of_the_log_folder_are_not_followed(tmp_path: Path
     runs = discover_runs(str(logdir))
     assert [r.name for r in runs] == ["ok"]
     assert all("outside" not in f.path for r in runs for f in r.files)
+
+
+def test_a_format_declares_its_folders_twins_and_precision_with_its_reader(tmp_path: Path) -> None:
+    """Everything discovery knows about a format comes from its class: adding a format needs
+    no table elsewhere (the inner folder, the canonical twin and the precision rank here)."""
+    from metrics.readers import registry
+    from tests.fake_format import FakeFormat
+
+    class Declared(FakeFormat):
+        name = "declared"
+        detect_rank = -1  # tried before the other fakes
+        precision_rank = 5
+        canonical_names = ("canon.log",)
+        inner_dirs = "fake_inner"
+
+        def sniff(self, head: bytes, path: str) -> bool:
+            return head.startswith(b"FAKE ") and path.endswith(".log")
+
+    fmt = Declared()
+    registry._FORMATS.insert(0, fmt)
+    try:
+        same = "FAKE step=1 loss=1\nFAKE step=2 loss=0.5\n"
+        write(tmp_path / "exp" / "fake_inner" / "copy.log", same)
+        write(tmp_path / "exp" / "fake_inner" / "canon.log", same)
+        (run,) = discover_runs(str(tmp_path))
+        assert run.name == "exp"  # the inner folder does not name the run
+        (f,) = run.files  # identical twins read once: the canonical one kept
+        assert f.path.endswith("canon.log") and f.format == "declared" and f.priority == 5
+    finally:
+        registry._FORMATS.remove(fmt)

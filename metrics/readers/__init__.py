@@ -1,41 +1,26 @@
 """Readers of training logs, one module per format, behind one registry.
 
-Detection order matters: binary formats first, then JSON documents and JSON lines with
-distinctive keys, then CSV, then text logs, and the generic readers last.
+Each format declares everything about itself on its ``LogFormat`` class: how to recognise it
+(``sniff``) and where detection tries it (``detect_rank``: binary formats first, then JSON
+documents and JSON lines with distinctive keys, then CSV, then text logs, the generic readers
+last), which file wins between twins (``precision``), its canonical file name and the folders
+that hold a run's files. Adding a format is adding its module here: every module of this
+package is imported once, and formats register themselves.
 """
 
 from __future__ import annotations
 
 import importlib
-
-# module names in detection order
-BUILTIN_MODULES: tuple[str, ...] = (
-    "tensorboard_events",
-    "paddleseg_vdl",
-    "hf_trainer",
-    "mmseg0_json",
-    "mmseg1_json",
-    "detectron2_json",
-    "lightning_csv",
-    "paddleseg_text",
-    "mmseg0_text",
-    "mmseg1_text",
-    "generic_jsonl",
-    "generic_csv",
-)
+import pkgutil
 
 _loaded = False
 
 
 def load_builtin_formats() -> None:
-    """Import every built-in reader module once (each registers its format)."""
+    """Import every module of this package once (each format module registers its format)."""
     global _loaded
     if _loaded:
         return
     _loaded = True
-    for name in BUILTIN_MODULES:
-        try:
-            importlib.import_module(f"metrics.readers.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"metrics.readers.{name}":
-                raise
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")

@@ -368,6 +368,21 @@ class LogFormat(ABC):
     #: The files of one folder are one run, read in file-name order, a later file's restarts
     #: voiding records of earlier ones (TensorBoard event files: one per writer launch).
     folder_is_run: ClassVar[bool] = False
+    #: Where detection tries this format: binary formats first (0–99), JSON with distinctive
+    #: keys (100–199), CSV (200–299), text logs (300–399), generic readers last (900+).
+    detect_rank: ClassVar[int] = 500
+    #: Which file wins when two files of one launch carry the same metric (lower wins): full
+    #: precision before text logs, generic readers last. None: the detection rank.
+    precision_rank: ClassVar[int | None] = None
+    #: The name of the framework's canonical file: kept when identical twins are found.
+    canonical_names: ClassVar[tuple[str, ...]] = ()
+    #: Folders (one path part, a regex) that hold a run's files but do not name the run.
+    inner_dirs: ClassVar[str] = ""
+
+    @property
+    def precision(self) -> int:
+        """The rank that decides between files carrying the same metric (lower wins)."""
+        return self.detect_rank if self.precision_rank is None else self.precision_rank
 
     @abstractmethod
     def sniff(self, head: bytes, path: str) -> bool:

@@ -111,6 +111,8 @@ class Detectron2Format(LogFormat):
     """JSON lines with an integer ``iteration`` and detectron2's train keys."""
 
     name = "detectron2"
+    detect_rank = 130
+    canonical_names = ("metrics.json",)
     title = "Detectron2 metrics.json"
 
     def sniff(self, head: bytes, path: str) -> bool:

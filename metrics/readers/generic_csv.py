@@ -112,6 +112,7 @@ class GenericCsvFormat(LogFormat):
     """Any CSV whose header names a step column."""
 
     name = "csv"
+    detect_rank = 910
     title = "CSV (generic)"
 
     def sniff(self, head: bytes, path: str) -> bool:

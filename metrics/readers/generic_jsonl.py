@@ -112,6 +112,7 @@ class GenericJsonlFormat(LogFormat):
     """Any JSON-lines file whose first object has a step-like key."""
 
     name = "jsonl"
+    detect_rank = 900
     title = "JSON lines (generic)"
 
     def sniff(self, head: bytes, path: str) -> bool:

@@ -106,6 +106,9 @@ class HfTrainerFormat(LogFormat):
     """A JSON document with ``log_history`` and ``global_step`` (sorted keys, indent 2)."""
 
     name = "hf-trainer"
+    detect_rank = 100
+    canonical_names = ("trainer_state.json",)
+    inner_dirs = r"checkpoint-\d+"
     title = "Hugging Face Trainer (trainer_state.json)"
     whole_file = True
 

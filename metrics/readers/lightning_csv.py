@@ -41,6 +41,8 @@ class LightningCsvFormat(LogFormat):
     """Lightning's CSVLogger: a CRLF header holding both ``epoch`` and ``step``."""
 
     name = "lightning-csv"
+    detect_rank = 200
+    canonical_names = ("metrics.csv",)
     title = "PyTorch Lightning CSVLogger (metrics.csv)"
     whole_file = True
 

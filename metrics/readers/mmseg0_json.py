@@ -129,6 +129,7 @@ class MMSeg0JsonFormat(LogFormat):
     """MMSegmentation 0.x JSON log (``*.log.json``)."""
 
     name = "mmseg0-json"
+    detect_rank = 110
     title = "MMSegmentation 0.x JSON log"
 
     def sniff(self, head: bytes, path: str) -> bool:

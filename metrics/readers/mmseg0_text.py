@@ -116,6 +116,7 @@ class MMSeg0TextFormat(LogFormat):
     """MMSegmentation 0.x text log (``*.log``)."""
 
     name = "mmseg0-text"
+    detect_rank = 310
     title = "MMSegmentation 0.x text log"
 
     def sniff(self, head: bytes, path: str) -> bool:

@@ -76,6 +76,9 @@ class MMSeg1JsonFormat(LogFormat):
     """MMSegmentation 1.x ``scalars.json`` (mmengine ``LocalVisBackend``)."""
 
     name = "mmseg1-json"
+    detect_rank = 120
+    canonical_names = ("scalars.json",)  # mmengine also writes an identical <ts>.json
+    inner_dirs = "vis_data"
     title = "MMSegmentation 1.x scalars.json"
 
     def sniff(self, head: bytes, path: str) -> bool:

@@ -125,6 +125,7 @@ class MMSeg1TextFormat(LogFormat):
     """MMSegmentation 1.x text log (mmengine)."""
 
     name = "mmseg1-text"
+    detect_rank = 320
     title = "MMSegmentation 1.x text log"
 
     def sniff(self, head: bytes, path: str) -> bool:

@@ -64,6 +64,7 @@ class PaddleSegText(LogFormat):
     """PaddleSeg 2.x/develop text logs, recognised by their train or eval lines."""
 
     name = "paddleseg"
+    detect_rank = 300
     title = "PaddleSeg text log (train.log, workerlog.N)"
 
     def sniff(self, head: bytes, path: str) -> bool:

@@ -154,6 +154,7 @@ class VisualDL(LogFormat):
     """VisualDL ``vdlrecords.*.log``, recognised by a first record that decodes."""
 
     name = "visualdl"
+    detect_rank = 20
     title = "VisualDL records (vdlrecords.*.log, PaddleSeg --use_vdl)"
 
     def sniff(self, head: bytes, path: str) -> bool:

@@ -31,22 +31,11 @@ _FORMATS: list[LogFormat] = []
 
 
 def register(fmt: LogFormat) -> LogFormat:
-    """Add a format to the registry.
-
-    Detection tries built-in formats in the order of ``BUILTIN_MODULES`` whatever order their
-    modules were imported in; formats from elsewhere come after them.
-    """
-    from metrics.readers import BUILTIN_MODULES
-
+    """Add a format to the registry; detection tries formats by their ``detect_rank``."""
     if any(f.name == fmt.name for f in _FORMATS):
         raise ValueError(f"a log format named {fmt.name!r} is already registered")
     _FORMATS.append(fmt)
-
-    def rank(f: LogFormat) -> int:
-        module = type(f).__module__.rsplit(".", 1)[-1]
-        return BUILTIN_MODULES.index(module) if module in BUILTIN_MODULES else len(BUILTIN_MODULES)
-
-    _FORMATS.sort(key=rank)  # stable: equal ranks keep their registration order
+    _FORMATS.sort(key=lambda f: f.detect_rank)  # stable: equal ranks keep registration order
     return fmt
 
 

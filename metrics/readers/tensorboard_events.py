@@ -372,6 +372,8 @@ class TensorBoardFormat(LogFormat):
     """TensorBoard event files written by torch, tensorboardX, TF, Keras, Lightning, HF…"""
 
     name = "tensorboard"
+    detect_rank = 10
+    inner_dirs = "tf_logs"
     title = "TensorBoard event file"
     folder_is_run = True
 

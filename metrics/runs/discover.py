@@ -26,7 +26,7 @@ from metrics.readers.source import open_source
 
 TIMESTAMP_RE = re.compile(r"\d{8}_\d{6}")
 # Folders that hold a run's files but do not name the run.
-_INNER_DIRS = re.compile(r"^(vis_data|tf_logs|\d{8}_\d{6}|checkpoint-\d+)$")
+LAUNCH_DIR = r"\d{8}_\d{6}"  # a timestamped launch folder (MMEngine, a resume)
 # Files that are never logs: checkpoints, weights, images, archives, configs, code.
 _NOT_LOGS = re.compile(
     r"\.(pth|pt|ckpt|pdparams|pdopt|pdstates|pkl|pickle|bin|safetensors|onnx|h5|npy|npz|"
@@ -152,13 +152,11 @@ def _sniff(path: str, options: Mapping[str, Any] | None) -> tuple[str | None, by
     return (fmt.name if fmt else None), head
 
 
-_CANONICAL = ("scalars.json", "metrics.json", "trainer_state.json", "metrics.csv")
-
-
 def _canonical_first(entry: tuple[str, int]) -> tuple[str, int, str]:
-    """Sort key: by folder, the framework's canonical file name first (kept among twins)."""
+    """Sort key: by folder, a framework's canonical file name first (kept among twins)."""
     folder, name = posixpath.split(entry[0])
-    return folder, 0 if name in _CANONICAL else 1, name
+    canonical = {n for f in formats() for n in f.canonical_names}
+    return folder, 0 if name in canonical else 1, name
 
 
 def _files(fs: Any, root: str) -> list[tuple[str, int]]:
@@ -170,14 +168,20 @@ def _files(fs: Any, root: str) -> list[tuple[str, int]]:
 
 
 def _priority(fmt: str) -> int:
-    """Structured files first (full precision), text logs after, generic readers last."""
-    names = [f.name for f in formats()]
-    return names.index(fmt) if fmt in names else len(names)
+    """Which file wins between files carrying the same metric: the format's precision rank."""
+    return get_format(fmt).precision
+
+
+def _inner_dirs() -> re.Pattern[str]:
+    """Folder names that hold a run's files but do not name it, as the formats declare them."""
+    parts = [LAUNCH_DIR, *(f.inner_dirs for f in formats() if f.inner_dirs)]
+    return re.compile("^(" + "|".join(parts) + ")$")
 
 
 def _run_dir(folder: str) -> str:
+    inner = _inner_dirs()
     parts = [p for p in folder.split("/") if p and p != "."]
-    while parts and _INNER_DIRS.match(parts[-1]):
+    while parts and inner.match(parts[-1]):
         parts.pop()
     return "/".join(parts) or "."
 
