@@ -361,3 +361,10 @@ def test_a_float_setting_takes_an_integer() -> None:
     assert load_config(None, z=2).z == 2.0
     with pytest.raises(SettingsError, match="--window must be an integer"):
         load_config(None, window=5.5)
+
+
+def test_an_empty_run_is_waiting_for_data() -> None:
+    from metrics.schema import empty_table
+
+    d = diagnose_table(empty_table())
+    assert d.status == "no_eval" and codes(d) == ["waiting_for_data"]

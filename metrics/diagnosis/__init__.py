@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from metrics.diagnosis import rules_classes, rules_loss, rules_miou  # noqa: F401 (register rules)
 from metrics.diagnosis.config import DiagnosisConfig, load_config
 from metrics.diagnosis.findings import (
     CHECK_ADVICE,
@@ -25,22 +26,8 @@ from metrics.diagnosis.findings import (
     verdict,
 )
 from metrics.diagnosis.inputs import RunSeries
-from metrics.diagnosis.rules_classes import (
-    absent_classes,
-    broken_eval,
-    dead_class,
-    majority_class,
-)
-from metrics.diagnosis.rules_loss import loss_explosion, loss_nonfinite, uniform_prediction
-from metrics.diagnosis.rules_miou import (
-    loss_flat_miou_rising,
-    lr_exhausted,
-    miou_collapse,
-    miou_plateau,
-    overfitting,
-    still_improving,
-)
-from metrics.diagnosis.rules_process import lifecycle, no_eval, stuck_process
+from metrics.diagnosis.registry import Rule, rule, rules
+from metrics.diagnosis.rules_process import lifecycle, no_eval
 
 __all__ = [
     "CHECK_ADVICE",
@@ -50,49 +37,16 @@ __all__ = [
     "DiagnosisConfig",
     "Finding",
     "FindingCode",
+    "Rule",
     "RunDiagnosis",
     "RunSeries",
     "diagnose",
     "diagnose_table",
     "load_config",
+    "rule",
+    "rules",
 ]
 
-RULES = (
-    loss_nonfinite,
-    loss_explosion,
-    miou_collapse,
-    broken_eval,
-    uniform_prediction,
-    overfitting,
-    miou_plateau,
-    still_improving,
-    lr_exhausted,
-    dead_class,
-    majority_class,
-    absent_classes,
-    loss_flat_miou_rising,
-    stuck_process,
-)
-#: Findings that follow from a divergence when they concern the steps after it.
-CONSEQUENCES = frozenset(
-    {
-        "miou_plateau",
-        "converged",
-        "still_improving",
-        "lr_exhausted",
-        "overfitting",
-        "dead_class",
-        "majority_class",
-        "absent_classes",
-        "uniform_prediction",
-        "loss_flat_miou_rising",
-        "loss_spikes",
-    }
-)
-#: Findings about the mIoU trend: meaningless when the evaluation is broken.
-MIOU_TREND = frozenset(
-    {"miou_plateau", "converged", "still_improving", "lr_exhausted", "loss_flat_miou_rising"}
-)
 #: A run's format name → the framework whose evaluation settings ``no_eval`` explains.
 FAMILIES = (
     ("paddleseg", "paddleseg"),
@@ -117,15 +71,15 @@ def diagnose_table(
     rs = RunSeries.from_table(table, meta, updated)
     rs = replace(rs, life=lifecycle(rs, cfg, now))
     findings: list[Finding] = []
-    for rule in RULES:
-        findings.extend(rule(rs, cfg))
+    for check in rules():
+        findings.extend(check(rs, cfg))
     family = next((fam for prefix, fam in FAMILIES if (format or "").startswith(prefix)), None)
     findings.extend(no_eval(rs, cfg, family))
     codes = {f.code for f in findings}
     if "overfitting" in codes:  # a drop beyond noise is the sharper verdict than a plateau
         findings = [f for f in findings if f.code not in ("miou_plateau", "converged")]
     if "broken_eval" in codes:  # an evaluation that cannot measure the model has no trend
-        findings = [f for f in findings if f.code not in MIOU_TREND]
+        findings = [f for f in findings if not CODES[f.code].about_trend]
     return verdict(root_cause_first(findings))
 
 
@@ -139,7 +93,7 @@ def root_cause_first(findings: list[Finding]) -> list[Finding]:
     start = cause.steps[0] if cause.steps else 0
     folded = [
         f for f in findings
-        if f.code in CONSEQUENCES and (f.steps is None or f.steps[1] >= start)
+        if CODES[f.code].follows_divergence and (f.steps is None or f.steps[1] >= start)
     ]  # fmt: skip
     if not folded:
         return findings

@@ -106,6 +106,10 @@ class FindingCode:
     severity: Severity
     status: Status | None
     when: str
+    #: Folded under a divergence when it concerns the steps after it (a consequence, not a cause).
+    follows_divergence: bool = False
+    #: About the mIoU trend: meaningless, and dropped, when the evaluation is broken.
+    about_trend: bool = False
 
     def __post_init__(self) -> None:
         CODES[self.code] = self

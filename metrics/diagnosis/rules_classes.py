@@ -9,6 +9,7 @@ import numpy as np
 from metrics.diagnosis.config import DiagnosisConfig
 from metrics.diagnosis.findings import Finding, FindingCode
 from metrics.diagnosis.inputs import RunSeries
+from metrics.diagnosis.registry import rule
 from metrics.stats.trends import noise_level
 
 DEAD_CLASS = FindingCode(
@@ -16,21 +17,25 @@ DEAD_CLASS = FindingCode(
     "warning",
     None,
     "a class has IoU ≈ 0 at each of the last evals (named)",
+    follows_divergence=True,
 )
 MAJORITY = FindingCode(
     "majority_class",
     "warning",
     None,
     "pixel accuracy high while mIoU ≈ aAcc / C (info when the run recovered)",
+    follows_divergence=True,
 )
 ABSENT = FindingCode(
     "absent_classes",
     "info",
     None,
     "mIoU jumped because the number of classes it averages changed",
+    follows_divergence=True,
 )
 
 
+@rule(110)
 def dead_class(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """Classes whose IoU is ≈ 0 at every one of the recent evaluations."""
     dead = []
@@ -65,6 +70,7 @@ def _class_counts(rs: RunSeries) -> dict[int, tuple[int, int]]:
     return {step: (c[0], c[1]) for step, c in counted.items()}
 
 
+@rule(100)
 def majority_class(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """Pixel accuracy high while mIoU ≈ aAcc / C: only the majority class is predicted."""
     if not len(rs.aacc) or not len(rs.miou):
@@ -119,6 +125,7 @@ def majority_class(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     ]
 
 
+@rule(120)
 def absent_classes(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """mIoU jumped because the number of classes counted in it changed between evals."""
     m = rs.miou.finite
@@ -170,6 +177,7 @@ NEVER_EVALUATED = FindingCode(
 IGNORE_NAMES = frozenset({"unlabeled", "unlabelled", "ignore", "ignored", "void", "dontcare"})
 
 
+@rule(40)
 def broken_eval(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """Classes never present in the validation set, and evaluations they make meaningless."""
     m = rs.miou.finite

@@ -9,6 +9,7 @@ import numpy as np
 from metrics.diagnosis.config import DiagnosisConfig
 from metrics.diagnosis.findings import Finding, FindingCode
 from metrics.diagnosis.inputs import RunSeries
+from metrics.diagnosis.registry import rule
 from metrics.stats.smoothing import rolling_median
 from metrics.stats.trends import MAD_TO_SD
 
@@ -32,15 +33,18 @@ SPIKES = FindingCode(
     "warning",
     None,
     "repeated spikes more than `spike_z` robust sds above the rolling median",
+    follows_divergence=True,
 )
 UNIFORM = FindingCode(
     "uniform_prediction",
     "critical",
     "stalled",
     "the loss sits at ln(number of classes): equal odds for every class",
+    follows_divergence=True,
 )
 
 
+@rule(10)
 def loss_nonfinite(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """NaN or ±inf in the training loss: the run is diverging."""
     v = rs.loss.values
@@ -62,6 +66,7 @@ def loss_nonfinite(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     ]
 
 
+@rule(20)
 def loss_explosion(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """The smoothed loss climbed far back above its running minimum, or spikes far above noise."""
     s = rs.loss.finite
@@ -130,6 +135,7 @@ def _spikes(v: np.ndarray, smooth: np.ndarray, z: float, sd: float) -> tuple[np.
     return np.flatnonzero((v - smooth) / sd > z), sd
 
 
+@rule(50)
 def uniform_prediction(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """The loss sits at ln(C), the cross-entropy of predicting every class with equal odds."""
     c = rs.num_classes

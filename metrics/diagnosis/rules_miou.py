@@ -12,6 +12,7 @@ import numpy as np
 from metrics.diagnosis.config import DiagnosisConfig
 from metrics.diagnosis.findings import Check, Finding, FindingCode
 from metrics.diagnosis.inputs import RunSeries, Series
+from metrics.diagnosis.registry import rule
 from metrics.diagnosis.rules_classes import majority_class
 from metrics.stats.trends import Progress, Span, noise_level, progress, trend
 
@@ -25,6 +26,8 @@ LR_EXHAUSTED = FindingCode(
     None,
     "the lr sat at its floor (or got there before half the run) and mIoU did not gain beyond "
     "noise since (stalled while training)",
+    follows_divergence=True,
+    about_trend=True,
 )
 OVERFITTING = FindingCode(
     "overfitting",
@@ -32,12 +35,15 @@ OVERFITTING = FindingCode(
     "overfitting",
     "val mIoU fell below its best by more than noise while the train loss kept falling; names "
     "the checkpoint to keep",
+    follows_divergence=True,
 )
 FLAT_LOSS_RISING_MIOU = FindingCode(
     "loss_flat_miou_rising",
     "info",
     None,
     "the loss shows no trend but mIoU still improves: keep training",
+    follows_divergence=True,
+    about_trend=True,
 )
 
 
@@ -85,6 +91,8 @@ PLATEAU = FindingCode(
     "stalled",
     "still training, and neither the last `window` evals nor the last third of the run gain "
     "beyond the run's own noise",
+    follows_divergence=True,
+    about_trend=True,
 )
 CONVERGED = FindingCode(
     "converged",
@@ -92,12 +100,16 @@ CONVERGED = FindingCode(
     "converged",
     "finished, and its last evals gained nothing beyond noise: from which step, and what share "
     "of the schedule added nothing",
+    follows_divergence=True,
+    about_trend=True,
 )
 STILL_IMPROVING = FindingCode(
     "still_improving",
     "info",
     None,
     "finished while mIoU still gained beyond noise: the forecast gain of a longer schedule",
+    follows_divergence=True,
+    about_trend=True,
 )
 COLLAPSE = FindingCode(
     "miou_collapse",
@@ -114,6 +126,7 @@ def _spans_text(p: Progress) -> str:
     return " and ".join(parts) + f" (steps {first.start_step}–{first.end_step})"
 
 
+@rule(70)
 def miou_plateau(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """No span of recent evals gains beyond noise: stalled while training, converged when done."""
     p = miou_progress(rs, cfg)
@@ -192,6 +205,7 @@ def _flat_since(p: Progress) -> Span:
     return max(flat, key=lambda sp: sp.evals) if flat else p.spans[0]
 
 
+@rule(80)
 def still_improving(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """A finished run whose mIoU still rose at the end: what a longer schedule would likely add."""
     p = miou_progress(rs, cfg)
@@ -231,6 +245,7 @@ def still_improving(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     ]
 
 
+@rule(30)
 def miou_collapse(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """mIoU fell below a quarter of a clear best: the run broke (a blow-up, NaN weights …)."""
     m = rs.miou.finite
@@ -313,6 +328,7 @@ def _dead(s: Series, cfg: DiagnosisConfig) -> bool:
     return len(v) >= cfg.dead_evals and bool(np.all(v[-cfg.dead_evals :] <= cfg.dead_iou))
 
 
+@rule(90)
 def lr_exhausted(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """The lr reached its floor (or decayed far too early) and mIoU went flat after it."""
     p = miou_progress(rs, cfg)
@@ -352,6 +368,7 @@ def lr_exhausted(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     ]
 
 
+@rule(60)
 def overfitting(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """Val mIoU fell from its best by more than noise while the train loss kept falling."""
     m = rs.miou.finite
@@ -403,6 +420,7 @@ def overfitting(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     ]
 
 
+@rule(130)
 def loss_flat_miou_rising(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """The normal segmentation picture: a flat loss while mIoU still improves — keep training."""
     p = miou_progress(rs, cfg)

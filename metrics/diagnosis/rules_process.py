@@ -18,6 +18,7 @@ import numpy as np
 from metrics.diagnosis.config import DiagnosisConfig
 from metrics.diagnosis.findings import Finding, FindingCode
 from metrics.diagnosis.inputs import Lifecycle, RunSeries
+from metrics.diagnosis.registry import rule
 
 STAMP_SLACK_S = 86400.0  # log time stamps carry no time zone: only a day's silence counts
 
@@ -40,6 +41,13 @@ NO_EVAL = FindingCode(
     "no_eval",
     "no validation mIoU in the logs: only the loss could be checked (says how to turn "
     "evaluation on for the run's framework)",
+)
+
+WAITING = FindingCode(
+    "waiting_for_data",
+    "info",
+    "no_eval",
+    "the run's logs hold no record yet (an events file before its writer's first flush)",
 )
 
 #: How to turn on evaluation during training, per framework (a run's format family).
@@ -81,6 +89,7 @@ def lifecycle(rs: RunSeries, cfg: DiagnosisConfig, now: float | None = None) -> 
     return Lifecycle(live, True, why, silent, stamp_age, limit)
 
 
+@rule(140)
 def stuck_process(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """Silent for too long before its planned last step: stuck, recently, or stopped long ago."""
     life, planned, last = rs.life, rs.planned_steps, rs.last_step
@@ -125,6 +134,14 @@ def no_eval(rs: RunSeries, cfg: DiagnosisConfig, family: str | None = None) -> l
     """No validation mIoU at all: say that only the loss was checked, and how to evaluate."""
     if len(rs.miou.finite):
         return []
+    if rs.last_step is None:
+        return [
+            WAITING(
+                "No record yet: the log is empty, as a writer leaves it until its first flush. "
+                "The run is waiting for data.",
+                {"records": 0},
+            )
+        ]
     howto = EVAL_HOWTO.get(family or "", "turn on evaluation of mIoU on a validation set")
     return [
         NO_EVAL(
