@@ -13,6 +13,7 @@ Every error a user can act on derives from one base, so the CLI and the dashboar
     ├── SettingsError         a settings file or flag is malformed, unknown or out of range
     ├── ConfigBudgetError     a logged config is too large or too deep to read safely
     ├── AlertStateError       ``segwatch watch``'s state file cannot be read or written
+    ├── DataReportError       a saved eval/labels report cannot be read or written
     └── InputError            bad arrays passed to a metric (shape, dtype, labels, range)
 """
 
@@ -61,3 +62,7 @@ class ConfigBudgetError(MetricsError):
 
 class AlertStateError(MetricsError):
     """The file where ``segwatch watch`` keeps the alerts it sent cannot be read or written."""
+
+
+class DataReportError(MetricsError):
+    """A saved eval or label-audit file is missing, unreadable or malformed (names the file)."""

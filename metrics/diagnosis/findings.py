@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Severity = Literal["info", "warning", "critical"]
-Status = Literal[
+Status = Literal[  # worst first
     "diverging",
     "broken_eval",
     "overfitting",
@@ -24,17 +24,7 @@ Status = Literal[
     "ok",
 ]
 #: Worst first: a run's status is the first of these that one of its findings implies.
-STATUS_ORDER: tuple[Status, ...] = (
-    "diverging",
-    "broken_eval",
-    "overfitting",
-    "stalled",
-    "stopped",
-    "attention",
-    "no_eval",
-    "converged",
-    "ok",
-)
+STATUS_ORDER: tuple[Status, ...] = get_args(Status)
 #: What each status means (README and the dashboard's legend).
 STATUS_MEANING: Mapping[Status, str] = {
     "diverging": "the loss went non-finite or exploded, or mIoU collapsed after a good peak",

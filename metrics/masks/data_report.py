@@ -24,7 +24,7 @@ import fsspec
 import numpy as np
 from numpy.typing import NDArray
 
-from metrics.errors import LogReadError, MetricsError
+from metrics.errors import DataReportError, LogReadError
 from metrics.masks.folder_eval import FileProblem, SegEvaluation
 from metrics.masks.label_audit import ClassStat, LabelAudit
 from metrics.masks.label_flags import Flag
@@ -58,10 +58,6 @@ _KINDS = {
     float: "a number",
     bool: "true/false",
 }
-
-
-class DataReportError(MetricsError):
-    """A saved eval or label-audit file is missing, unreadable or malformed (names the file)."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -19,7 +19,7 @@ from typing import Any
 
 import fsspec
 
-from metrics.errors import LogReadError, MetricsError
+from metrics.errors import LogFormatError, LogReadError
 from metrics.readers.confine import is_inside, real_root
 from metrics.readers.registry import SNIFF_BYTES, formats, get_format, sniff_format
 from metrics.readers.source import open_source
@@ -77,7 +77,7 @@ def discover_runs(logdir: str, options: Mapping[str, Any] | None = None) -> list
     if fs.isfile(root):
         fmt, _ = _sniff(prefix + root, options)
         if fmt is None:
-            raise MetricsError(_unknown(str(logdir)))
+            raise LogFormatError(_unknown(str(logdir)))
         name = posixpath.basename(root)
         # the file was named: its real folder confines the side files read beside it
         real = _real_root(fs, root)
