@@ -17,7 +17,7 @@ import streamlit as st
 from dashboard.figures.overview import RowInput, overview_row
 from dashboard.figures.prepare import RunPlot, prepare_run, run_forecast
 from dashboard.figures.prepare import metric_series as _series
-from dashboard.server_args import reader_options
+from dashboard.server_args import diagnosis_config, reader_options
 from metrics.diagnosis import RunDiagnosis, diagnose
 from metrics.facts import RunFacts
 from metrics.runs import Run, RunSource, discover_runs
@@ -72,7 +72,7 @@ def _clock_bucket() -> int:
 
 @st.cache_resource(max_entries=2000, show_spinner=False)
 def _diagnosis(key: Key, bucket: int, _run: Run) -> RunDiagnosis:
-    return diagnose(_run)
+    return diagnose(_run, diagnosis_config())  # the settings file's thresholds, as in check
 
 
 def diagnosis(state: RunState) -> RunDiagnosis:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from metrics.settings import column_options, read_settings, settings_path
+from metrics.diagnosis import DiagnosisConfig, load_config
+from metrics.settings import folder_reader_options, settings_path
 
 SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "sample_logs"
 
@@ -32,8 +33,11 @@ def logdir() -> str:
 def reader_options() -> dict[str, Any] | None:
     """Column mapping for user-written logs: ``serve`` flags over the settings file's table."""
     args = _args()
-    path = settings_path(logdir(), args.config)
-    table = read_settings(path).get("columns") if path else None
-    return column_options(
-        table, mapping=args.map, step=args.step_column, percent=args.percent, source=str(path)
+    return folder_reader_options(
+        logdir(), args.config, mapping=args.map, step=args.step_column, percent=args.percent
     )
+
+
+def diagnosis_config() -> DiagnosisConfig:
+    """The ``[diagnosis]`` thresholds of the settings file, as ``segwatch check`` reads them."""
+    return load_config(settings_path(logdir(), _args().config))

@@ -49,6 +49,21 @@ def settings_path(logdir: str, explicit: str | None = None) -> Path | None:
     return candidate if "://" not in logdir and candidate.is_file() else None
 
 
+def folder_reader_options(
+    logdir: str,
+    explicit: str | None = None,
+    *,
+    mapping: Sequence[str] = (),
+    step: str | None = None,
+    percent: Sequence[str] = (),
+) -> dict[str, Any] | None:
+    """Reader options for the runs below ``logdir``: the flags over its settings file's
+    ``[columns]`` table. The one resolver for ``segwatch check``, ``watch`` and the dashboard."""
+    path = settings_path(logdir, explicit)
+    table = read_settings(path).get("columns") if path else None
+    return column_options(table, mapping=mapping, step=step, percent=percent, source=str(path))
+
+
 def column_options(
     table: Mapping[str, Any] | None = None,
     *,

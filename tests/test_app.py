@@ -217,3 +217,17 @@ def test_a_run_outside_the_log_folder_is_refused(logdir: Path, asked: str) -> No
     assert not at.exception
     assert any("only runs found inside it can be opened" in w.value for w in at.warning)
     assert at.selectbox(key="run").value != asked
+
+
+def test_the_dashboard_judges_with_the_settings_file_as_check_does(
+    logdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """LOGDIR/segwatch.toml's [diagnosis] reaches the dashboard too: CLI and pages agree."""
+    from dashboard.cli import main
+
+    (logdir / "segwatch.toml").write_text("[diagnosis]\nmin_evals = 50\n")  # no verdict yet
+    main(["check", str(logdir), "--json"])
+    by_check = {r["run"]: r["status"] for r in json.loads(capsys.readouterr().out)["runs"]}
+    frame = _app().run().dataframe[0].value
+    by_page = {r: s for r, s in zip(frame["run"], frame["status"], strict=True)}
+    assert by_check["stalled"] == "ok" and by_page["stalled"] == "🟢 ok"

@@ -12,8 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from metrics.settings import column_options, read_settings, settings_path
-
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
 
 
@@ -33,10 +31,10 @@ def add_column_flags(parser: argparse.ArgumentParser) -> None:
 
 def reader_options(args: argparse.Namespace, path: str) -> dict[str, Any] | None:
     """Column mapping from the flags over the settings file's [columns] table."""
-    settings = settings_path(path, args.config)
-    table = read_settings(settings).get("columns") if settings else None
-    return column_options(
-        table, mapping=args.map, step=args.step_column, percent=args.percent, source=str(settings)
+    from metrics.settings import folder_reader_options
+
+    return folder_reader_options(
+        path, args.config, mapping=args.map, step=args.step_column, percent=args.percent
     )
 
 
