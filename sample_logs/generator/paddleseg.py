@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -242,47 +242,57 @@ def run_paddle_no_eval(out: Out) -> None:
     ))  # fmt: skip
 
 
-def run_paddle_converged(out: Out) -> None:
-    name = "paddleseg/ocrnet_hrnetw18_cityscapes_converged"
+def cityscapes_run(out: Out, name: str, run: PaddleRun, model: str, start: datetime,
+                   prog: Callable[[np.ndarray], np.ndarray], noise: tuple[float, float],
+                   loss: tuple[float, float, float], truth: tuple[str, list[str], str],
+                   *, flops_tail: bool = True) -> None:  # fmt: skip
+    """A single-launch PaddleSeg Cityscapes run evaluated every 1000 iterations: ``prog`` maps
+    the fraction of training done to class progress, ``truth`` is (status, findings, note)."""
     rng = rng_for(name)
     ds = dataset(rng, CITYSCAPES, CITYSCAPES_FREQ, CITYSCAPES_CAP, CITYSCAPES_ONSET)
-    run = PaddleRun("2.8.0", 16000, 2, 372, 0.531, 500, 0.22, gpus=4, log_iters=20)
-    steps = list(range(1000, 16001, 1000))
-    prog = saturating(np.minimum(fractions(steps, 16000) / 0.55, 1.0), 0.2, 0.25)
-    evals = simulate_evals(rng, ds, steps, prog, class_sd=0.01, common_sd=0.003)
-    series = paddle_series(rng, run, evals, (2.5, 0.21, 1800.0), 0.01)
-    clock = Clock(datetime(2023, 5, 22, 7, 30, 11, tzinfo=UTC))
+    steps = list(range(1000, run.iters + 1, 1000))
+    class_sd, common_sd = noise
+    evals = simulate_evals(rng, ds, steps, prog(fractions(steps, run.iters)),
+                           class_sd=class_sd, common_sd=common_sd)  # fmt: skip
+    series = paddle_series(rng, run, evals, loss, 0.01)
+    clock = Clock(start)
     buf: list[str] = []
-    paddle_header(buf, clock, run, paddle_config("OCRNet", "Cityscapes", 16000, 2, 0.01), 8731)
+    config = paddle_config(model, "Cityscapes", run.iters, run.batch_size, 0.01)
+    paddle_header(buf, clock, run, config, 8731)
     paddle_launch(buf, clock, run, series, rng)
-    paddle_flops_tail(buf, clock)
+    if flops_tail:
+        paddle_flops_tail(buf, clock)
     f = out.write(f"{name}/train.log", "".join(buf))
+    status, findings, note = truth
     out.run(name, RunTruth(
-        "paddleseg", [f], "converged", ["converged"], [(e.step, e.miou) for e in evals], 16000,
-        "FINISHED AND CONVERGED. PaddleSeg 2.8 stdout, 16k iterations to the planned end: mIoU "
-        "saturates by iter ~9000 and the last 40 % of the schedule only wobbles within noise. "
-        "Not `stalled` (that is for runs still training): the run is judged as finished.",
+        "paddleseg", [f], status, findings, [(e.step, e.miou) for e in evals], run.iters, note,
     ))  # fmt: skip
+
+
+def run_paddle_converged(out: Out) -> None:
+    cityscapes_run(
+        out, "paddleseg/ocrnet_hrnetw18_cityscapes_converged",
+        PaddleRun("2.8.0", 16000, 2, 372, 0.531, 500, 0.22, gpus=4, log_iters=20),
+        "OCRNet", datetime(2023, 5, 22, 7, 30, 11, tzinfo=UTC),
+        lambda f: saturating(np.minimum(f / 0.55, 1.0), 0.2, 0.25), (0.01, 0.003),
+        (2.5, 0.21, 1800.0),
+        ("converged", ["converged"],
+         "FINISHED AND CONVERGED. PaddleSeg 2.8 stdout, 16k iterations to the planned end: mIoU "
+         "saturates by iter ~9000 and the last 40 % of the schedule only wobbles within noise. "
+         "Not `stalled` (that is for runs still training): the run is judged as finished."),
+    )  # fmt: skip
 
 
 def run_paddle_rising_noisy(out: Out) -> None:
-    name = "paddleseg/pp_liteseg_cityscapes_rising_noisy"
-    rng = rng_for(name)
-    ds = dataset(rng, CITYSCAPES, CITYSCAPES_FREQ, CITYSCAPES_CAP, CITYSCAPES_ONSET)
-    run = PaddleRun("2.8.0", 24000, 2, 372, 0.298, 500, 0.18, gpus=4, log_iters=50)
-    steps = list(range(1000, 24001, 1000))
-    prog = 0.25 + 0.7 * fractions(steps, 24000) ** 1.1
-    evals = simulate_evals(rng, ds, steps, prog, class_sd=0.03, common_sd=0.012)
-    series = paddle_series(rng, run, evals, (2.7, 0.3, 3000.0), 0.01)
-    clock = Clock(datetime(2023, 8, 1, 22, 4, 40, tzinfo=UTC))
-    buf: list[str] = []
-    paddle_header(buf, clock, run, paddle_config("PPLiteSeg", "Cityscapes", 24000, 2, 0.01), 8731)
-    paddle_launch(buf, clock, run, series, rng)
-    f = out.write(f"{name}/train.log", "".join(buf))
-    out.run(name, RunTruth(
-        "paddleseg", [f], "ok", ["still_improving"], [(e.step, e.miou) for e in evals], 24000,
-        "HARD NEGATIVE. A short schedule on a small val subset: evals scatter by ±0.02-0.04 "
-        "from one to the next (single evals drop), but mIoU still rises steadily over the last "
-        "third when the schedule ends. Must not be called stalled or converged: it finished "
-        "while still improving (`still_improving`, with the forecast gain of a longer schedule).",
-    ))  # fmt: skip
+    cityscapes_run(
+        out, "paddleseg/pp_liteseg_cityscapes_rising_noisy",
+        PaddleRun("2.8.0", 24000, 2, 372, 0.298, 500, 0.18, gpus=4, log_iters=50),
+        "PPLiteSeg", datetime(2023, 8, 1, 22, 4, 40, tzinfo=UTC),
+        lambda f: 0.25 + 0.7 * f**1.1, (0.03, 0.012), (2.7, 0.3, 3000.0),
+        ("ok", ["still_improving"],
+         "HARD NEGATIVE. A short schedule on a small val subset: evals scatter by ±0.02-0.04 "
+         "from one to the next (single evals drop), but mIoU still rises steadily over the last "
+         "third when the schedule ends. Must not be called stalled or converged: it finished "
+         "while still improving (`still_improving`, with the forecast gain of a longer schedule)."),
+        flops_tail=False,
+    )  # fmt: skip
