@@ -14,6 +14,7 @@ from metrics.diagnosis.findings import Check, Finding, FindingCode
 from metrics.diagnosis.inputs import RunSeries, Series
 from metrics.diagnosis.registry import rule
 from metrics.diagnosis.rules_classes import majority_class
+from metrics.stats.forecast import forecast, saturating_curve
 from metrics.stats.trends import Progress, Span, noise_level, progress, trend
 
 LONGER_SCHEDULE = 0.25  # the longer schedule a still-improving finished run is forecast for
@@ -220,10 +221,7 @@ def still_improving(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     }  # fmt: skip
     more = ""
     if float(m.values.max()) <= 1.0 and len(m) >= 5:
-        # scipy: imported only for finished, rising runs
-        from metrics.stats.forecast import forecast, saturating_curve
-
-        fc = forecast(m.steps, m.values, last_step=longer, n_boot=60)
+        fc = forecast(m.steps, m.values, last_step=longer, n_boot=60, polish=False)
         now = float(saturating_curve([end], fc.a, fc.b, fc.c)[0]) if fc.ok else math.nan
         if fc.ok and math.isfinite(fc.value) and math.isfinite(now) and fc.value > now:
             gain, low, high = fc.value - now, fc.value_low - now, fc.value_high - now

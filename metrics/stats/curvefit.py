@@ -81,14 +81,17 @@ def _jac(u: Values, a: float, beta: float, c: float) -> Array:
     return np.column_stack([np.ones_like(u), -p, beta * p * np.log(u)])
 
 
-def fit_one(u: Values, v: Values, upper: float | None) -> Params:
-    """Least-squares (a, β, c): variable projection, polished by ``curve_fit`` when it helps."""
+def fit_one(u: Values, v: Values, upper: float | None, polish: bool = True) -> Params:
+    """Least-squares (a, β, c): variable projection, polished by ``curve_fit`` when it helps
+    (``polish``; without it no scipy is imported, for callers that must start fast)."""
     start = fit_many(u, v[None, :], upper)[0]
     lo = [-math.inf, 0.0, C_BOUNDS[0]]
     hi = [math.inf if upper is None else upper, math.inf, C_BOUNDS[1]]
     p0 = np.clip(start, lo, hi)
     if not np.all(np.isfinite(p0)):
         raise RuntimeError("no finite starting point for the fit")
+    if not polish:
+        return (float(p0[0]), float(p0[1]), float(p0[2]))
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             from scipy.optimize import OptimizeWarning, curve_fit  # only when fitting

@@ -64,11 +64,13 @@ def forecast(
     level: float = 0.9,
     n_boot: int = 200,
     seed: int = 0,
+    polish: bool = True,
 ) -> Forecast:
     """Fit y = a − b·t^(−c) to the evals at steps > 0 and forecast ``last_step`` and ``target``.
 
     ``upper`` bounds the asymptote (1.0 for fractions, None for an unbounded metric). Refuses
-    (ok=False) below ``MIN_EVALS`` evals or when the fit fails.
+    (ok=False) below ``MIN_EVALS`` evals or when the fit fails. Without ``polish`` the fit is
+    the variable-projection least squares alone (no scipy import, for the diagnosis).
     """
     s, v = finite(steps, values)
     s, v = s[s > 0], v[s > 0]
@@ -81,7 +83,7 @@ def forecast(
     scale = float(s.max())
     u = s / scale
     try:
-        theta = fit_one(u, v, upper)
+        theta = fit_one(u, v, upper, polish)
     except (RuntimeError, ValueError) as exc:
         return Forecast(False, f"the curve fit failed: {exc}", len(v), last_step, tgt, level)
     resid_sd = float(np.sqrt(np.sum((v - model(u, *theta)) ** 2) / (len(v) - 3)))

@@ -8,7 +8,6 @@ Everything here is pure: arrays in, floats or small frozen dataclasses out. The 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Literal
@@ -17,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from metrics.errors import InputError
+from metrics.stats.kendall import mann_kendall, theil_sen
 from metrics.stats.series import Mode, Values, bucket_means, finite, window
 
 MAD_TO_SD = 1.4826  # 1/Φ⁻¹(3/4): a normal sample's MAD times this estimates its sd.
@@ -176,15 +176,14 @@ def trend(
     alpha: float = 0.05,
     max_points: int = 500,
 ) -> Trend:
-    """Theil–Sen slope + CI (scipy) and Hamed–Rao autocorrelation-corrected Mann–Kendall test.
+    """Theil–Sen slope + Sen's CI and the Hamed–Rao autocorrelation-corrected Mann–Kendall test.
 
     Loss and mIoU curves are autocorrelated, which makes the plain MK test far too eager; the
-    Hamed–Rao variance correction (pymannkendall) accounts for it. When the correction is
-    undefined (e.g. a perfectly linear series) the uncorrected test is used (``mk_method``).
-    Longer series than ``max_points`` are reduced to that many equal-count bucket means first.
+    Hamed–Rao variance correction accounts for it (``metrics.stats.kendall``). When the
+    correction is undefined (e.g. a perfectly linear series) the uncorrected test is used
+    (``mk_method``). Longer series than ``max_points`` are reduced to that many equal-count
+    bucket means first.
     """
-    from scipy import stats  # imported here: scipy costs ~0.5 s of start-up to every command
-
     s, v = finite(steps, values)
     n = len(s)
     x: Values = s.astype(np.float64)
@@ -193,16 +192,15 @@ def trend(
     if len(v) < 3 or np.ptp(x) == 0:
         nan = math.nan
         return Trend(n, len(v), nan, nan, nan, nan, nan, nan, "too few", "none")
-    with np.errstate(invalid="ignore"):  # a CI of few tied points is NaN, not a warning
-        ts = stats.theilslopes(v, x, alpha=confidence)
+    ts = theil_sen(v, x, confidence)
     p, z, label, method = _mann_kendall(v, alpha)
     return Trend(
         n=n,
         n_used=len(v),
-        slope=float(ts.slope),
-        slope_low=float(ts.low_slope),
-        slope_high=float(ts.high_slope),
-        intercept=float(ts.intercept),
+        slope=ts.slope,
+        slope_low=ts.low,
+        slope_high=ts.high,
+        intercept=ts.intercept,
         mk_p=p,
         mk_z=z,
         mk_trend=label,
@@ -213,16 +211,12 @@ def trend(
 def _mann_kendall(
     v: Values, alpha: float
 ) -> tuple[float, float, MkTrend, Literal["hamed_rao", "original"]]:
-    import pymannkendall as mk  # imports scipy.stats: only when a test is really run
-
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        res = mk.hamed_rao_modification_test(v, alpha=alpha)
-        method: Literal["hamed_rao", "original"] = "hamed_rao"
-        if not (math.isfinite(res.p) and res.var_s > 0):
-            res = mk.original_test(v, alpha=alpha)
-            method = "original"
-    label: MkTrend = res.trend if res.trend in ("increasing", "decreasing") else "no trend"
+    res = mann_kendall(v, alpha, hamed_rao=True)
+    method: Literal["hamed_rao", "original"] = "hamed_rao"
+    if not (math.isfinite(res.p) and res.var_s > 0):
+        res = mann_kendall(v, alpha)
+        method = "original"
+    label: MkTrend = res.trend if res.trend in ("increasing", "decreasing") else "no trend"  # type: ignore[assignment]
     return float(res.p), float(res.z), label, method
 
 
@@ -277,17 +271,6 @@ def gain_sd(k: int) -> float:
     return math.sqrt(12.0 * (k - 1) / (k * (k + 1))) if k >= 2 else math.inf
 
 
-def theil_sen_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
-    """The median of all pairwise slopes (Theil–Sen), without scipy (a few dozen evals)."""
-    xs, ys = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    i, j = np.triu_indices(len(xs), k=1)
-    dx = xs[j] - xs[i]
-    ok = dx != 0
-    if not ok.any():
-        return math.nan
-    return float(np.median((ys[j] - ys[i])[ok] / dx[ok]))
-
-
 def progress(
     steps: npt.ArrayLike,
     values: npt.ArrayLike,
@@ -323,7 +306,7 @@ def progress(
     spans = []
     for k in sizes:
         xs, ys = s[-k:].astype(np.float64), v[-k:]
-        gain = sign * theil_sen_slope(xs, ys) * float(xs[-1] - xs[0])
+        gain = sign * theil_sen(ys, xs).slope * float(xs[-1] - xs[0])
         even = float(xs[-1] - xs[0]) / (k - 1)  # the sd below assumes equal spacing
         spread = _spacing_factor(xs, even)
         threshold = z_span * _THEIL_SEN_SLACK * gain_sd(k) * spread * sigma
