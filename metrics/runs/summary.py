@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from metrics.schema import MIOU
+from metrics.stats.series import from_table
+from metrics.stats.trends import best
 
 
 @dataclass(frozen=True)
@@ -30,23 +32,14 @@ class RunSummary:
         return asdict(self)
 
 
-def series(table: pd.DataFrame, metric: str, split: str) -> pd.DataFrame:
-    """One metric's ``step``/``value`` rows of a tidy table, in step order."""
-    mask = (table["metric"] == metric) & (table["split"] == split)
-    return table.loc[mask, ["step", "value", "wall_time"]].sort_values("step", kind="stable")
-
-
 def summarize(table: pd.DataFrame, run: str, path: str, format: str) -> RunSummary:
     """Best validation mIoU (NaN-skipping; first step at the best) and the run's extent."""
-    miou = series(table, MIOU, "val")
-    values = miou["value"].to_numpy()
+    steps, values = from_table(table, MIOU, "val")
     finite = np.isfinite(values)
     best_miou = best_step = latest = None
     if finite.any():
-        i = int(np.argmax(np.where(finite, values, -np.inf)))
-        best_miou = float(values[i])
-        best_step = int(miou["step"].iloc[i])
-        latest = float(values[np.flatnonzero(finite)[-1]])
+        top = best(steps, values, "max")
+        best_miou, best_step, latest = top.value, top.step, top.last
     last_step = int(table["step"].max()) if len(table) else None
     return RunSummary(
         run=run,
