@@ -108,11 +108,7 @@ def run_plot(state: RunState, weight: float) -> RunPlot:
 
 
 def planned_steps(run: Run) -> int | None:
-    planned = run.meta.get("planned_steps")
-    try:
-        return int(planned) if planned else None
-    except (TypeError, ValueError):
-        return None
+    return run.meta.planned_steps or None
 
 
 def clear() -> None:

@@ -39,6 +39,7 @@ from metrics.errors import (
 from metrics.facts import RunFacts
 from metrics.masks.miou import confusion_matrix, iou_per_class, mean_iou, scores
 from metrics.masks.pixel import mse, psnr
+from metrics.readers.base import LogMeta
 from metrics.readers.registry import LogData, detect_format, formats, get_format, read_log
 from metrics.runs import (
     LiveRun,
@@ -69,6 +70,7 @@ __all__ = [
     "LiveRun",
     "LogData",
     "LogFormatError",
+    "LogMeta",
     "LogReadError",
     "LogTailer",
     "MetricsError",

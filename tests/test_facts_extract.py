@@ -11,6 +11,7 @@ import pytest
 
 from metrics.facts import RunFacts
 from metrics.facts.extract import read_text
+from metrics.readers.base import LogMeta
 from metrics.runs import Run, discover_runs, facts_for_run, load_run
 
 
@@ -108,14 +109,14 @@ def test_resumed_mmseg1_uses_the_latest_launch(sample_logs: Path) -> None:
 
 
 def test_to_dict_keys_and_filled_from_meta() -> None:
-    f = RunFacts().filled_from({"planned_steps": 300, "class_names": ["a", "b"]})
+    f = RunFacts().filled_from(LogMeta(planned_steps=300, class_names=["a", "b"]))
     assert (f.planned_steps, f.num_classes, f.class_names) == (300, 2, ["a", "b"])
     assert list(f.to_dict()) == [
         "planned_steps", "batch_size", "num_classes", "ignore_index", "class_names", "crop_size",
         "normalize", "base_lr", "lr_schedule", "optimizer", "weight_decay", "loss", "model",
         "dataset", "eval_transforms", "source",
     ]  # fmt: skip
-    assert RunFacts(planned_steps=5).filled_from({"planned_steps": 9}).planned_steps == 5
+    assert RunFacts(planned_steps=5).filled_from(LogMeta(planned_steps=9)).planned_steps == 5
 
 
 def test_read_text_cuts_at_a_whole_line(tmp_path: Path) -> None:

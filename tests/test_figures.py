@@ -155,7 +155,7 @@ def test_trajectory_means_loss_over_each_interval(runs_dir: Path) -> None:
 def test_class_iou_follows_class_names(runs_dir: Path) -> None:
     run = _run(runs_dir, "stalled")
     wide = class_iou(run.table, run.meta)
-    assert list(wide.index) == list(run.meta["class_names"])
+    assert list(wide.index) == list(run.meta.class_names or [])
     assert wide.shape == (7, 16) and list(wide.columns)[:2] == [500, 1000]
 
 

@@ -158,8 +158,8 @@ def test_final_summary_goes_to_meta_not_records(tmp_path: Path) -> None:
     path = tmp_path / "trainer_state.json"
     path.write_bytes(trainer_state())
     data = read_log(str(path))
-    assert data.meta["planned_steps"] == 200
-    assert data.meta["train_summary"] == {
+    assert data.meta.planned_steps == 200
+    assert data.meta.train_summary == {
         "epoch": 2.0,
         "train_loss": 1.45,
         "train_runtime": 321.5,

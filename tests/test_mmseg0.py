@@ -100,9 +100,9 @@ def test_voc_json_evals_attach_to_last_train_iter(voc_json: LogData) -> None:
 
 def test_voc_json_meta(voc_json: LogData) -> None:
     meta = voc_json.meta
-    assert len(meta["class_names"]) == 21
-    assert meta["class_names"][:3] == ["background", "aeroplane", "bicycle"]
-    assert meta["planned_steps"] == 15000
+    assert len(meta.class_names) == 21
+    assert meta.class_names[:3] == ["background", "aeroplane", "bicycle"]
+    assert meta.planned_steps == 15000
     assert voc_json.bad_lines == () and voc_json.restarts == ()
 
 
@@ -121,8 +121,8 @@ def test_voc_text_agrees_with_json_twin(public_logs: Path, voc_json: LogData) ->
     assert (
         series(t, "loss", "train")["step"].tolist() == series(j, "loss", "train")["step"].tolist()
     )
-    assert text.meta["class_names"] == voc_json.meta["class_names"]
-    assert text.meta["planned_steps"] == 15000
+    assert text.meta.class_names == voc_json.meta.class_names
+    assert text.meta.planned_steps == 15000
     first = t[(t["split"] == "train") & (t["metric"] == "lr")].iloc[0]
     assert first["value"] == 9.971e-03  # the text prints 4 significant digits
     assert first["wall_time"] == pd.Timestamp("2023-01-20 01:51:43.988", tz="UTC").timestamp()
@@ -137,7 +137,7 @@ def test_voc12_windows_crlf_gbk(public_logs: Path) -> None:
     assert miou.loc[miou["value"].idxmax(), "step"] == 20000
     assert log.table["step"].max() == 20000
     assert len(series(log.table, "loss", "train")) == 400
-    assert log.bad_lines == () and log.meta["planned_steps"] == 20000
+    assert log.bad_lines == () and log.meta.planned_steps == 20000
 
 
 def test_glomeruli_degenerate_first_eval(public_logs: Path) -> None:
@@ -149,7 +149,7 @@ def test_glomeruli_degenerate_first_eval(public_logs: Path) -> None:
     assert series(table, "aacc")["value"].iloc[0] == 0.981
     best = miou.loc[miou["value"].idxmax()]
     assert (best["step"], best["value"]) == (2000, 0.9032)
-    assert log.meta["class_names"] == ["background", "glomeruli"]
+    assert log.meta.class_names == ["background", "glomeruli"]
 
 
 # ---------------------------------------------------------------- JSON, synthetic
@@ -175,7 +175,7 @@ def test_json_nan_lr_groups_and_malformed_lines(tmp_path: Path) -> None:
     assert series(table, "iou/traffic light")["value"].tolist() == [0.25]
     assert series(table, "miou")["step"].tolist() == [50]
     assert series(table, "loss", "train")["value"].iloc[-1] == math.inf
-    assert log.meta == {"class_names": ["a"], "planned_steps": 40000}
+    assert log.meta.stated() == {"class_names": ["a"], "planned_steps": 40000}
 
 
 def test_json_appended_launch_is_a_restart(tmp_path: Path) -> None:
@@ -244,7 +244,7 @@ def test_text_old_table_only_format_eta_with_days_and_lr_groups(tmp_path: Path) 
     assert math.isnan(series(table, "iou/traffic light")["value"].iloc[0])
     assert series(table, "acc/traffic light")["value"].tolist() == [0.0]
     assert series(table, "miou").values.tolist() == [[100, 0.4875]]
-    assert log.meta["class_names"] == ["road", "traffic light"]
+    assert log.meta.class_names == ["road", "traffic light"]
     assert [b.line for b in log.bad_lines] == [11]
 
 
@@ -260,7 +260,7 @@ def test_text_epoch_based_and_restart(tmp_path: Path) -> None:
     assert [(r.step, r.line) for r in log.restarts] == [(10, 5)]
     loss = series(log.table, "loss", "train")
     assert loss.values.tolist() == [[10, 1.1]]  # the relaunch voids steps >= 10
-    assert "planned_steps" not in log.meta
+    assert log.meta.planned_steps is None
 
 
 # ---------------------------------------------------------------- pieces and sniffing

@@ -106,8 +106,8 @@ def test_watermelon_text_agrees_with_scalars_and_has_the_class_table(public_logs
     assert seed_white["value"].iloc[-1] == 0.2556
     assert series(text.table, "iou/red")["value"].iloc[0] == 0.8342
     assert series(text.table, "acc/red")["value"].iloc[0] == 0.868
-    assert text.meta["class_names"] == ["red", "green", "white", "seed-black", "seed-white"]
-    assert text.meta["planned_steps"] == 400
+    assert text.meta.class_names == ["red", "green", "white", "seed-black", "seed-white"]
+    assert text.meta.planned_steps == 400
     first = text.table.iloc[0]
     assert first["wall_time"] == pd.Timestamp("2023-06-14 06:55:19", tz="UTC").timestamp()
     assert text.bad_lines == () and text.restarts == ()
@@ -174,7 +174,7 @@ def test_text_console_copy_progress_lines_best_and_epoch(tmp_path: Path) -> None
     assert series(table, "time")["value"].tolist() == [0.7237]  # progress line skipped
     assert series(table, "iou/road")["value"].tolist() == [0.981]
     assert pd.isna(series(table, "iou/bus")["value"].iloc[0])
-    assert log.meta["best_checkpoint"] == {
+    assert log.meta.best_checkpoint == {
         "metric": "miou",
         "value": 0.719,
         "step": 2,

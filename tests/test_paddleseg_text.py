@@ -88,7 +88,7 @@ def test_espnet_train_series(espnet: bytes) -> None:
         assert series(table, name)["value"].iloc[0] == first
     assert "epoch" not in set(table["metric"])
     assert loss["wall_time"].iloc[0] == utc("2021-12-06 01:52:16")
-    assert meta["planned_steps"] == 120000 and meta["last_epoch"] == 646
+    assert meta.planned_steps == 120000 and meta.last_epoch == 646
 
 
 def test_espnet_evals(espnet: bytes) -> None:
@@ -100,8 +100,8 @@ def test_espnet_evals(espnet: bytes) -> None:
     assert series(table, "aacc", "val")["value"].iloc[0] == 0.8607
     assert series(table, "kappa", "val")["value"].iloc[0] == 0.8191
     assert miou["wall_time"].iloc[0] == utc("2021-12-06 02:08:59")
-    assert meta["best_miou"] == 0.6365 and meta["best_step"] == 120000
-    assert meta["val_images"] == 500
+    assert meta.best_miou == 0.6365 and meta.best_step == 120000
+    assert meta.val_images == 500
     first = table[(table["step"] == 4000) & (table["split"] == "val")].set_index("metric")["value"]
     # [0.9271 0.5373 0.7514 0.0011 0.0187 0.252  0.0003 ... \n 0.8191 0.3474 0.  ... 0.0214]
     assert first["iou/0"] == 0.9271 and first["iou/5"] == 0.252 and first["iou/12"] == 0.0
@@ -128,8 +128,8 @@ def test_encnet_restarts_keep_the_resumed_run(encnet: bytes) -> None:
     miou = series(table, "miou", "val")
     assert miou["step"].tolist() == list(range(10500, 13501, 500))
     assert miou["value"].tolist() == ENCNET_EVALS
-    assert meta["planned_steps"] == 50000 and bad == []
-    assert meta["best_miou"] == 0.3344 and meta["best_step"] == 13500
+    assert meta.planned_steps == 50000 and bad == []
+    assert meta.best_miou == 0.3344 and meta.best_step == 13500
 
 
 def test_encnet_first_launch_before_restarts(encnet: bytes) -> None:
@@ -184,7 +184,7 @@ def test_written_log_both_spellings(sep: str) -> None:
     assert val.loc["iou/3", "value"] == 0.252 and val.loc["iou/1", "value"] == 0.0
     assert math.isnan(val.loc["iou/2", "value"]) and val.loc["iou/10", "value"] == 0.5
     assert val.loc["acc/1", "value"] == 0.8816 and "acc/2" not in val.index
-    assert meta["planned_steps"] == 1000
+    assert meta.planned_steps == 1000
 
 
 def test_develop_prefix_and_max_mem() -> None:
@@ -211,7 +211,7 @@ def test_eval_not_best_stays_at_last_train_line() -> None:
     data = "".join(train_line(i) for i in range(1, 40)) + block
     table, _, _, meta = read(data.encode())
     assert series(table, "miou", "val")["step"].tolist() == [390]
-    assert meta["best_step"] == 100
+    assert meta.best_step == 100
 
 
 def test_ema_eval_is_named_apart() -> None:

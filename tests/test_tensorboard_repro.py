@@ -119,7 +119,7 @@ def test_distinct_tags_stay_distinct(repro: Path) -> None:
     names = set(series_steps(run))
     assert {("train", "loss"), ("val", "miou")} <= names
     assert len(names) == 5
-    renamed = run.meta["renamed_tags"]
+    renamed = run.meta.renamed_tags
     assert set(renamed) | {"loss", "val/mIoU"} == {
         "loss",
         "train/loss",

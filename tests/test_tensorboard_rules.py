@@ -152,7 +152,7 @@ def test_colliding_tags_are_suffixed_and_listed(tmp_path: Path) -> None:
     data = read_log(str(event_file(tmp_path / "run" / "events.out.tfevents.1", events)))
     metrics = sorted(data.table["metric"].unique())
     assert metrics == ["loss", "loss [Loss/train]", "loss [train/loss]"]
-    assert data.meta["renamed_tags"] == {
+    assert data.meta.renamed_tags == {
         "train/loss": "loss [train/loss]",
         "Loss/train": "loss [Loss/train]",
     }

@@ -17,6 +17,7 @@ import pandas as pd
 
 from dashboard.figures.downsample import MAX_POINTS, Thinned, thin
 from metrics.diagnosis import Finding, RunDiagnosis
+from metrics.readers.base import LogMeta
 from metrics.schema import IOU_PREFIX, LOSS, LR, MIOU
 from metrics.stats.forecast import Forecast, forecast, saturating_curve
 from metrics.stats.intervals import loss_vs_metric
@@ -155,7 +156,7 @@ def trajectory(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def class_iou(table: pd.DataFrame, meta: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def class_iou(table: pd.DataFrame, meta: LogMeta | None = None) -> pd.DataFrame:
     """Per-class IoU as a wide frame: one row per class, one column per eval step."""
     rows = table[(table["split"] == "val") & table["metric"].astype(str).str.startswith(IOU_PREFIX)]
     if rows.empty:
@@ -163,7 +164,7 @@ def class_iou(table: pd.DataFrame, meta: Mapping[str, Any] | None = None) -> pd.
     wide = rows.assign(cls=rows["metric"].astype(str).str[len(IOU_PREFIX) :]).pivot_table(
         index="cls", columns="step", values="value", aggfunc="last", dropna=False
     )
-    names = list((meta or {}).get("class_names") or [])
+    names = list(meta.class_names or []) if meta is not None else []
     order = [c for c in names if c in wide.index] + [c for c in wide.index if c not in names]
     out: pd.DataFrame = wide.loc[order]
     return out

@@ -28,6 +28,7 @@ from metrics.diagnosis.findings import (
 from metrics.diagnosis.inputs import RunSeries
 from metrics.diagnosis.registry import Rule, rule, rules
 from metrics.diagnosis.rules_process import lifecycle, no_eval
+from metrics.readers.base import LogMeta
 
 __all__ = [
     "CHECK_ADVICE",
@@ -59,14 +60,15 @@ FAMILIES = (
 
 def diagnose_table(
     table: pd.DataFrame,
-    meta: Mapping[str, Any] | None = None,
+    meta: LogMeta | Mapping[str, Any] | None = None,
     *,
     updated: float | None = None,
     config: DiagnosisConfig | None = None,
     now: float | None = None,
     format: str | None = None,
 ) -> RunDiagnosis:
-    """Diagnose one run given its tidy table, what its logs say (``meta``) and its mtime."""
+    """Diagnose one run given its tidy table, what its logs state (``meta``: a ``LogMeta``, or a
+    mapping of its field names) and its files' latest mtime (``updated``)."""
     cfg = config or DiagnosisConfig()
     rs = RunSeries.from_table(table, meta, updated)
     rs = replace(rs, life=lifecycle(rs, cfg, now))

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metrics.readers.base import LogMeta
 from metrics.schema import AACC, IOU_PREFIX, LOSS, LR, MIOU
 from metrics.stats.series import Steps, Values
 
@@ -75,9 +76,11 @@ class RunSeries:
 
     @staticmethod
     def from_table(
-        table: pd.DataFrame, meta: Mapping[str, Any] | None = None, updated: float | None = None
+        table: pd.DataFrame,
+        meta: LogMeta | Mapping[str, Any] | None = None,
+        updated: float | None = None,
     ) -> RunSeries:
-        meta = meta or {}
+        facts = LogMeta.of(meta)
         groups: dict[tuple[str, str], Series] = {}
         if len(table):
             ordered = table.sort_values("step", kind="stable")
@@ -90,10 +93,10 @@ class RunSeries:
             for (split, m), s in groups.items()
             if split == "val" and m.startswith(IOU_PREFIX)
         }
-        planned = meta.get("planned_steps")
-        n_classes = meta.get("num_classes")
-        if n_classes is None and meta.get("class_names"):
-            n_classes = len(meta["class_names"])
+        planned = facts.planned_steps
+        n_classes = facts.num_classes
+        if n_classes is None and facts.class_names:
+            n_classes = len(facts.class_names)
         if n_classes is None and class_iou:
             n_classes = len(class_iou)
         walls = table["wall_time"].to_numpy(np.float64) if len(table) else np.empty(0)
@@ -109,9 +112,9 @@ class RunSeries:
             last_step=int(table["step"].max()) if len(table) else None,
             updated=updated if updated is not None and math.isfinite(updated) else None,
             wall_times=walls[np.isfinite(walls)],
-            ended=bool(meta.get("train_summary") or meta.get("ended")),
-            ignore_index=_int_or_none(meta.get("ignore_index")),
-            class_names=tuple(str(n) for n in meta.get("class_names") or ()),
+            ended=facts.ended or bool(facts.train_summary),
+            ignore_index=_int_or_none(facts.ignore_index),
+            class_names=tuple(str(n) for n in facts.class_names or ()),
         )
 
     @property

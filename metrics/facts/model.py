@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from metrics.readers.base import LogMeta
+
 # The facts shown on the run page and in ``segwatch check --json``, in this order.
 FACT_KEYS = (
     "planned_steps",
@@ -71,11 +73,12 @@ class RunFacts:
         return out
 
     def as_meta(self) -> dict[str, Any]:
-        """The facts the diagnosis reads (only those the log states), to merge into run.meta."""
+        """The facts the diagnosis reads (only those the config states), for run.meta."""
         return {k: getattr(self, k) for k in META_KEYS if getattr(self, k) is not None}
 
-    def filled_from(self, meta: Mapping[str, Any]) -> RunFacts:
+    def filled_from(self, log: LogMeta) -> RunFacts:
         """Facts still unknown taken from what the readers saw (``run.meta``)."""
+        meta = log.stated()
         known = {f.name for f in fields(self)}
         missing = {
             k: meta[k]

@@ -288,4 +288,4 @@ class TextLineParser(LineParser):
                 )
         if rows and not self.class_names_seen:
             self.class_names_seen = True
-            out.meta["class_names"] = [name for name, _ in rows]
+            out.meta.class_names = [name for name, _ in rows]

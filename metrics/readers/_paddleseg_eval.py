@@ -143,7 +143,7 @@ class EvalBlocks:
         for key, text in _SUMMARY_FIELD.findall(body):
             if key == b"#Images":
                 if text.isdigit():
-                    out.meta["val_images"] = int(text)
+                    out.meta.val_images = int(text)
                 continue
             try:
                 values.append(to_float(text))
@@ -167,8 +167,8 @@ class EvalBlocks:
         except ValueError:  # a garbled line: it names no best value
             value = None
         if ema is None and value is not None:
-            out.meta["best_miou"] = value
-            out.meta["best_step"] = int(iteration)
+            out.meta.best_miou = value
+            out.meta.best_step = int(iteration)
             # the eval just held is the new best: the line names its exact iteration
             if p is not None and not p.prefix and p.miou == text and int(iteration) > p.step:
                 p.step = int(iteration)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 import numpy as np
@@ -48,6 +48,65 @@ class Restart:
     earlier_files: bool = False
 
 
+@dataclass
+class LogMeta:
+    """What a log states about its run beside its records; each reader fills what it sees.
+
+    ``num_classes`` and ``ignore_index`` come from a run's config (``metrics.facts``), the rest
+    from the log itself. A later part of a log, or a more precise file, wins (``update``).
+    """
+
+    planned_steps: int | None = None
+    class_names: list[str] | None = None
+    num_classes: int | None = None
+    ignore_index: int | None = None
+    val_images: int | None = None
+    best_miou: float | None = None  # the framework's own "best model" line
+    best_step: int | None = None
+    best_checkpoint: dict[str, Any] | None = None
+    last_epoch: int | None = None
+    train_summary: dict[str, Any] | None = None  # HF's end-of-training summary
+    ended: bool = False  # the log says training ended (HF's summary, Detectron2's final test)
+    renamed_tags: dict[str, str] | None = None  # TensorBoard tags kept apart by a suffix
+
+    def update(self, other: LogMeta) -> None:
+        """Take every value ``other`` states."""
+        for f in fields(self):
+            value = getattr(other, f.name)
+            if value is not None and value is not False:
+                setattr(self, f.name, value)
+
+    def stated(self) -> dict[str, Any]:
+        """The values the log states, by name (JSON-ready)."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) is not None and getattr(self, f.name) is not False
+        }
+
+    def __bool__(self) -> bool:
+        return bool(self.stated())
+
+    @classmethod
+    def of(cls, data: LogMeta | Mapping[str, Any] | None) -> LogMeta:
+        """``data`` as a ``LogMeta`` (a mapping of its field names, for scripts and tests)."""
+        if isinstance(data, LogMeta):
+            return data
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data or {}) - known)
+        if unknown:
+            raise TypeError(f"unknown run meta {unknown}; known: {sorted(known)}")
+        return cls(**dict(data or {}))
+
+
+def merged_meta(metas: Iterable[LogMeta]) -> LogMeta:
+    """One ``LogMeta`` from several, later ones winning."""
+    out = LogMeta()
+    for m in metas:
+        out.update(m)
+    return out
+
+
 class Parsed:
     """What a parser returns for one piece of input.
 
@@ -60,7 +119,7 @@ class Parsed:
         records: pd.DataFrame | None = None,
         restarts: Sequence[Restart] = (),
         bad_lines: Sequence[BadLine] = (),
-        meta: Mapping[str, Any] | None = None,
+        meta: LogMeta | None = None,
         *,
         pending: RecordBuilder | None = None,
     ) -> None:
@@ -68,7 +127,7 @@ class Parsed:
         self._pending = pending if records is None else None
         self.restarts = list(restarts)
         self.bad_lines = list(bad_lines)
-        self.meta = dict(meta or {})
+        self.meta = meta if meta is not None else LogMeta()
 
     @property
     def records(self) -> pd.DataFrame:
@@ -99,7 +158,7 @@ class RecordBuilder:
         ] = []
         self.restarts: list[Restart] = []
         self.bad_lines: list[BadLine] = []
-        self.meta: dict[str, Any] = {}
+        self.meta = LogMeta()
 
     def add(
         self,

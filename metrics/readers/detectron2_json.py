@@ -93,7 +93,7 @@ class Detectron2Parser(PerLineParser):
                     out.add(offset, step, "train", LOSS if key == "total_loss" else key, number)
         elif self._is_final_eval(iteration):
             step = iteration
-            out.meta["ended"] = True  # the evaluation hook's after-training test
+            out.meta.ended = True  # the evaluation hook's after-training test
         for key, value in evals:
             number = as_number(value)
             if number is not None:

@@ -7,7 +7,7 @@ split val: ``eval_mean_iou`` → ``miou``, ``eval_mean_accuracy`` → ``macc``,
 ``iou/<label>``, ``eval_accuracy_<label>`` → ``acc/<label>``, the lists
 ``eval_per_category_iou``/``_accuracy`` → ``iou/<i>``/``acc/<i>`` by class index since the
 state has no ``id2label``; others such as ``eval_runtime`` keep their names) and the final
-summary (``train_loss``, ``train_runtime`` …) which goes to ``meta["train_summary"]``.
+summary (``train_loss``, ``train_runtime`` …) which goes to ``meta.train_summary``.
 ``evaluate``'s ``mean_iou`` gives fractions, kept as they are. ``max_steps`` → ``planned_steps``.
 """
 
@@ -60,7 +60,7 @@ class HfTrainerParser(WholeFileParser):
             return
         max_steps = state.get("max_steps")
         if isinstance(max_steps, int) and not isinstance(max_steps, bool) and max_steps > 0:
-            out.meta["planned_steps"] = max_steps
+            out.meta.planned_steps = max_steps
         for index, entry in enumerate(history):
             self._parse_entry(index, entry, out)
 
@@ -73,7 +73,7 @@ class HfTrainerParser(WholeFileParser):
             out.bad(0, f"log_history[{index}] has no integer 'step'", json.dumps(entry)[:200])
             return
         if entry.keys() & _SUMMARY_KEYS:
-            out.meta["train_summary"] = {
+            out.meta.train_summary = {
                 k: v for k, v in entry.items() if k not in _SKIP_KEYS and as_number(v) is not None
             }
         elif any(k.startswith(EVAL) for k in entry):

@@ -114,12 +114,12 @@ class MMSeg0JsonParser(JsonLinesParser):
     def _meta(self, rec: dict[str, Any], out: RecordBuilder) -> None:
         classes = rec.get("CLASSES")
         if isinstance(classes, list) and all(isinstance(c, str) for c in classes):
-            out.meta["class_names"] = list(classes)
+            out.meta.class_names = list(classes)
         config = rec.get("config")
         if isinstance(config, str):
             found = _MAX_ITERS.findall(config)
             if found:
-                out.meta["planned_steps"] = int(found[-1])
+                out.meta.planned_steps = int(found[-1])
 
     def _line(self, data: bytes, off: int, base: int) -> int:
         return self.line_number(data, int(off) - base)

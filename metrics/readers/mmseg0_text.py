@@ -62,7 +62,7 @@ class MMSeg0TextParser(TextLineParser):
         ep = None if it else _EPOCH.match(msg)
         if it:
             step, rest = int(it.group(1)), it.group(3)
-            out.meta["planned_steps"] = int(it.group(2))
+            out.meta.planned_steps = int(it.group(2))
         elif ep:
             e, i, n = int(ep.group(1)), int(ep.group(2)), int(ep.group(3))
             step, rest = (e - 1) * n + i, ep.group(4)

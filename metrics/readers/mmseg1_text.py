@@ -64,7 +64,7 @@ class MMSeg1TextParser(TextLineParser):
         ep = None if it else _EPOCH.match(msg)
         if it:
             step, rest = int(it.group(1)), it.group(3)
-            out.meta["planned_steps"] = int(it.group(2))
+            out.meta.planned_steps = int(it.group(2))
         elif ep:
             e, i, n = int(ep.group(1)), int(ep.group(2)), int(ep.group(3))
             step, rest = (e - 1) * n + i, ep.group(4)
@@ -102,7 +102,7 @@ class MMSeg1TextParser(TextLineParser):
         value, key = to_float(m.group(1)), m.group(2)
         if value is None:
             return
-        out.meta["best_checkpoint"] = {
+        out.meta.best_checkpoint = {
             "metric": metric_name(key),
             "value": round(value / 100.0, 12) if is_score(key) else value,
             "step": int(m.group(3)),

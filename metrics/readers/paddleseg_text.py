@@ -4,7 +4,7 @@
 ``lr`` and every other number under its own name (``batch_cost``, ``reader_cost``, ``ips``,
 ``max_mem_*``) at step ``k``. ``epoch`` is not a record: it is ``(k-1) // iters_per_epoch + 1``,
 a staircase of ``k`` that would add a sixth of the table and say nothing new; the last one
-goes to ``meta["last_epoch"]``. ``[EVAL]`` summaries and per-class arrays → ``val`` records
+goes to ``meta.last_epoch``. ``[EVAL]`` summaries and per-class arrays → ``val`` records
 (fractions, as printed) at the iteration of the train line before them. Launches appended to
 one file (the iteration goes back) become restarts.
 """
@@ -49,9 +49,9 @@ class PaddleSegTextParser(LineParser):
             out.add_many("train", name, offsets[idx], rows.step[idx], values, rows.wall[idx])
         self.track_train_steps(data, offsets, rows.step, out, offset)
         if rows.planned is not None:
-            out.meta["planned_steps"] = rows.planned
+            out.meta.planned_steps = rows.planned
         if rows.epoch is not None:
-            out.meta["last_epoch"] = rows.epoch
+            out.meta.last_epoch = rows.epoch
 
     def finish(self, data: bytes, offset: int) -> Parsed:
         out = RecordBuilder()

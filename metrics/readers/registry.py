@@ -11,7 +11,16 @@ import numpy as np
 import pandas as pd
 
 from metrics.errors import ColumnMappingError, LogFormatError
-from metrics.readers.base import BadLine, LogFormat, Parsed, Restart, assemble, code_dtype
+from metrics.readers.base import (
+    BadLine,
+    LogFormat,
+    LogMeta,
+    Parsed,
+    Restart,
+    assemble,
+    code_dtype,
+    merged_meta,
+)
 from metrics.readers.limits import max_log_bytes, parse_in_pieces
 from metrics.readers.restarts import apply_restarts
 from metrics.readers.source import open_source
@@ -89,18 +98,16 @@ class LogData:
     table: pd.DataFrame
     restarts: tuple[Restart, ...] = ()
     bad_lines: tuple[BadLine, ...] = ()
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    meta: LogMeta = field(default_factory=LogMeta)
 
 
 def finalize(
     parts: Sequence[Parsed], run: str
-) -> tuple[pd.DataFrame, list[Restart], list[BadLine], dict[str, Any]]:
+) -> tuple[pd.DataFrame, list[Restart], list[BadLine], LogMeta]:
     """Merge parser output into one tidy table with restarts applied."""
     restarts = [r for p in parts for r in p.restarts]
     bad = [b for p in parts for b in p.bad_lines]
-    meta: dict[str, Any] = {}
-    for p in parts:
-        meta.update(p.meta)
+    meta = merged_meta(p.meta for p in parts)
     frame = _joined(parts, restarts)
     if frame is None:
         return empty_table().assign(run=constant_categorical(run, 0)), restarts, bad, meta

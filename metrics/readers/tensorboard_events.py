@@ -21,7 +21,7 @@ Restarts, as TensorBoard's ``EventAccumulator`` applies them: in files of ``file
 every point. In legacy files (``brain.Event:1``) an event whose step is below the previous
 event's voids the points of its own tags from that step on. Distinct tags stay distinct series:
 a tag whose name another tag of the file already took is suffixed with itself
-(``loss [train/loss]``) and listed in ``meta["renamed_tags"]``.
+(``loss [train/loss]``) and listed in ``meta.renamed_tags``.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ class TensorBoardParser(Parser):
             out.bad(index, reason, data[framing.end : framing.end + HEADER_SIZE].hex())
         self._records_before += len(framing.starts)
         if self._renamed:
-            out.meta["renamed_tags"] = dict(self._renamed)
+            out.meta.renamed_tags = dict(self._renamed)
         return out.build(), len(data) if self._dead else framing.end
 
     def finish(self, data: bytes, offset: int) -> Parsed:

@@ -52,4 +52,4 @@ def facts_for_run(run: Run) -> RunFacts:
 def with_facts(run: Run, facts: RunFacts | None = None) -> Run:
     """The run with the facts of its logged config attached (see ``load_run``)."""
     found = facts_for_run(run) if facts is None else facts
-    return replace(run, facts=found.to_dict(), meta={**run.meta, **found.as_meta()})
+    return replace(run, facts=found.to_dict(), meta=replace(run.meta, **found.as_meta()))

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from metrics.readers.base import BadLine, Restart
+from metrics.readers.base import BadLine, LogMeta, Restart, merged_meta
 from metrics.readers.registry import LogData, get_format
 from metrics.readers.restarts import void_in_earlier
 from metrics.runs.discover import LogFile, RunSource
@@ -33,7 +33,7 @@ class Run:
     files: tuple[LogFile, ...]
     restarts: tuple[Restart, ...] = ()
     bad_lines: tuple[tuple[str, BadLine], ...] = ()
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    meta: LogMeta = field(default_factory=LogMeta)  # what the logs state, config facts over them
     updated: float | None = None  # latest modification time of the run's files (epoch seconds)
     #: What the logged config says (``metrics.facts.RunFacts.to_dict()``); empty when not read.
     facts: Mapping[str, Any] = field(default_factory=dict)
@@ -58,9 +58,7 @@ def merge_run(source: RunSource, datas: Sequence[tuple[LogFile, LogData]]) -> Ru
         table = empty_table()
     table = table.assign(run=constant_categorical(source.name, len(table)))
     bad = tuple((d.path, b) for _, d in datas for b in d.bad_lines)
-    meta: dict[str, Any] = {}
-    for _, d in sorted(datas, key=lambda fd: -fd[0].priority):
-        meta.update(d.meta)
+    meta = merged_meta(d.meta for _, d in sorted(datas, key=lambda fd: -fd[0].priority))
     return Run(source.name, source.path, table, source.files, restarts, bad, meta)
 
 

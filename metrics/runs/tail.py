@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 
 from metrics.errors import LogFormatError, LogReadError, OutsideLogdirError
-from metrics.readers.base import BadLine, LogFormat, Parsed, Parser, Restart
+from metrics.readers.base import (
+    BadLine,
+    LogFormat,
+    LogMeta,
+    Parsed,
+    Parser,
+    Restart,
+    merged_meta,
+)
 from metrics.readers.limits import (
     READ_PIECE_BYTES,
     line_too_long,
@@ -81,11 +89,8 @@ class LogTailer:
         return [b for p in self._parts for b in p.bad_lines]
 
     @property
-    def meta(self) -> dict[str, Any]:
-        meta: dict[str, Any] = {}
-        for p in self._parts:
-            meta.update(p.meta)
-        return meta
+    def meta(self) -> LogMeta:
+        return merged_meta(p.meta for p in self._parts)
 
     @property
     def offset(self) -> int:
@@ -238,7 +243,7 @@ class LogTailer:
             fresh = fresh.iloc[len(old) :].reset_index(drop=True)
         elif old is not None:
             self.resets += 1
-        only_new = Parsed(fresh, [], [], {})
+        only_new = Parsed(fresh)
         return finalize([only_new], self.run)[0]
 
     def _emit(self, new: list[Parsed]) -> pd.DataFrame:
