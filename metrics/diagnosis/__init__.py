@@ -40,21 +40,32 @@ from metrics.diagnosis.rules_miou import (
     overfitting,
     still_improving,
 )
-from metrics.diagnosis.rules_process import lifecycle, no_eval, stuck_process
+from metrics.diagnosis.rules_process import (
+    Clock,
+    life_state,
+    lifecycle,
+    no_eval,
+    stuck_process,
+)
 
 __all__ = [
     "CHECK_ADVICE",
     "CODES",
     "STATUS_MEANING",
     "STATUS_ORDER",
+    "Clock",
     "DiagnosisConfig",
     "Finding",
     "FindingCode",
     "RunDiagnosis",
     "RunSeries",
     "diagnose",
+    "diagnose_series",
     "diagnose_table",
+    "life_state",
+    "lifecycle",
     "load_config",
+    "stuck_process",
 ]
 
 RULES = (
@@ -113,8 +124,20 @@ def diagnose_table(
     format: str | None = None,
 ) -> RunDiagnosis:
     """Diagnose one run given its tidy table, what its logs say (``meta``) and its mtime."""
-    cfg = config or DiagnosisConfig()
     rs = RunSeries.from_table(table, meta, updated)
+    return diagnose_series(rs, config=config, now=now, format=format)
+
+
+def diagnose_series(
+    rs: RunSeries,
+    *,
+    config: DiagnosisConfig | None = None,
+    now: float | None = None,
+    format: str | None = None,
+) -> RunDiagnosis:
+    """Diagnose the series pulled from a run (``RunSeries``): what ``diagnose_table`` does once
+    it has them, for callers that keep the series (and its ``Clock``) but not the table."""
+    cfg = config or DiagnosisConfig()
     rs = replace(rs, life=lifecycle(rs, cfg, now))
     findings: list[Finding] = []
     for rule in RULES:
