@@ -30,6 +30,14 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def _import_diagnosis_deps() -> None:
+    """Import once, before forking, what the diagnosis imports lazily (scipy's stats and
+    optimize, pymannkendall): else every worker pays the ~0.5 s import on its first run."""
+    import pymannkendall  # noqa: F401
+    import scipy.optimize
+    import scipy.stats  # noqa: F401
+
+
 def report_runs(
     tasks: Sequence[Task],
     config: DiagnosisConfig,
@@ -48,6 +56,8 @@ def report_runs(
         return
     # fork: the workers inherit the imported modules (no second start-up per worker)
     method = "fork" if sys.platform.startswith("linux") else None
+    if method == "fork":
+        _import_diagnosis_deps()
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures: list[Future[RunReport]] = [
