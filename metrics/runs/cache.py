@@ -81,15 +81,18 @@ def settings_salt(config: DiagnosisConfig, options: Mapping[str, Any] | None) ->
 
 def run_identity(source: RunSource) -> str | None:
     """The identity of every file of a run (None when one cannot be stat'ed: never cached)."""
-    parts: list[Any] = []
+    parts: list[Any] = []  # local: inode and mtime_ns; object stores: size, mtime and ETag
     for f in source.files:
         try:
             if "://" not in f.path:
                 st = os.stat(f.path)
                 parts.append((f.path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev))
             else:
-                fst = open_source(f.path, f.root).stat()
-                parts.append((f.path, fst.size, fst.mtime, str(fst.ident)))
+                src = open_source(f.path, f.root)
+                fst = src.stat()
+                info = src.fs.info(src.inner)  # fresh: stat() dropped the cached listing
+                tag = info.get("ETag") or info.get("etag") or info.get("md5Hash") or ""
+                parts.append((f.path, fst.size, fst.mtime, str(fst.ident), str(tag)))
         except (OSError, LogReadError):
             return None
     return hashlib.sha256(orjson.dumps(parts)).hexdigest()
