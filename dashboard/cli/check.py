@@ -20,6 +20,7 @@ from metrics.diagnosis import DiagnosisConfig, load_config
 from metrics.errors import MetricsError
 from metrics.runs import discover_runs
 from metrics.runs.cache import CacheError, SummaryCache, default_cache_dir, run_identity
+from metrics.runs.cluster import report_runs_on_dask
 from metrics.runs.parallel import Task, default_workers, report_runs
 from metrics.runs.report import RunReport
 from metrics.settings import settings_path
@@ -64,6 +65,12 @@ def add_check_command(sub: Any) -> None:
         action="store_true",
         help="read every run again, without reading or writing the summary cache",
     )
+    check.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="send the runs to a Dask cluster (tcp://scheduler:8786) instead of local "
+        "processes (pip install 'segwatch[dask]')",
+    )
     check.set_defaults(func=_check)
 
 
@@ -99,7 +106,11 @@ def _check(args: argparse.Namespace) -> int:
         shown = printable(", ".join(args.paths))
         print(f"segwatch: no training logs found in {shown}", file=sys.stderr)
         return EXIT_USAGE
-    reports = _reports(tasks, config, args)
+    try:
+        reports = _reports(tasks, config, args)
+    except MetricsError as exc:  # the Dask cluster cannot be used
+        print(f"segwatch: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
     results: list[dict[str, Any]] = []
     for report in reports:
         results.append(report.entry)
@@ -138,7 +149,11 @@ def _reports(
                 reports[i] = cache.get(source, options, identity, now)
     todo = [i for i, r in enumerate(reports) if r is None]
     workers = args.workers or default_workers()
-    fresh = report_runs([tasks[i] for i in todo], config, workers, now)
+    misses = [tasks[i] for i in todo]
+    if args.dask and misses:
+        fresh = report_runs_on_dask(misses, config, args.dask, now)
+    else:
+        fresh = report_runs(misses, config, workers, now)
     for i, report in zip(todo, fresh, strict=True):
         reports[i] = report
     if cache is not None:
