@@ -18,7 +18,14 @@ from dashboard.figures.overview import RowInput, overview_row
 from dashboard.figures.prepare import RunPlot, prepare_run, run_forecast
 from dashboard.figures.prepare import metric_series as _series
 from dashboard.server_args import diagnosis_config, reader_options
-from metrics.diagnosis import RunDiagnosis, diagnose
+from metrics.diagnosis import (
+    Clock,
+    RunDiagnosis,
+    RunSeries,
+    diagnose,
+    life_state,
+)
+from metrics.diagnosis.rules_process import stuck_process
 from metrics.facts import RunFacts
 from metrics.runs import Run, RunSource, discover_runs
 from metrics.runs.live import LiveRun, RunState
@@ -26,7 +33,7 @@ from metrics.schema import MIOU
 from metrics.stats.forecast import Forecast
 
 DISCOVER_TTL_S = 10.0
-#: Diagnoses depend on the clock (a run silent too long is stuck): recomputed once a minute.
+#: A run whose diagnosis reports its silence (stuck, stopped early) is re-judged once a minute.
 DIAGNOSIS_PERIOD_S = 60.0
 
 Key = tuple[tuple[str, int, int], ...]
@@ -71,14 +78,36 @@ def _clock_bucket() -> int:
 
 
 @st.cache_resource(max_entries=2000, show_spinner=False)
-def _diagnosis(key: Key, bucket: int, _run: Run) -> RunDiagnosis:
+def _clock(key: Key, _run: Run) -> Clock:
+    return Clock.of(RunSeries.from_table(_run.table, _run.meta, _run.updated))
+
+
+def time_key(state: RunState) -> tuple[object, ...]:
+    """What the clock changes in a run's diagnosis, for the caches' keys.
+
+    A diagnosis depends on the clock only through the run's lifecycle (``Clock.judge``: live,
+    finished, no longer written) and the silence a ``stuck_process`` finding reports. So an
+    unchanged run is diagnosed again only when its lifecycle state changes — and, while it
+    has such a finding, once a minute — never merely because time passed (an idle dashboard
+    does not re-diagnose 1,000 runs every minute).
+    """
+    assert state.run is not None
+    cfg = diagnosis_config()
+    clock = _clock(state.key, state.run)
+    life = clock.judge(cfg)
+    silent = bool(stuck_process(clock.series(life), cfg))
+    return (life_state(life), _clock_bucket() if silent else 0)
+
+
+@st.cache_resource(max_entries=2000, show_spinner=False)
+def _diagnosis(key: Key, when: tuple[object, ...], _run: Run) -> RunDiagnosis:
     return diagnose(_run, diagnosis_config())  # the settings file's thresholds, as in check
 
 
 def diagnosis(state: RunState) -> RunDiagnosis:
     """The run's diagnosis (``state.run`` must be set)."""
     assert state.run is not None
-    return _diagnosis(state.key, _clock_bucket(), state.run)
+    return _diagnosis(state.key, time_key(state), state.run)
 
 
 @st.cache_resource(max_entries=2000, show_spinner=False)
@@ -94,7 +123,7 @@ def forecast(state: RunState) -> Forecast | None:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _run_plot(key: Key, weight: float, bucket: int, _state: RunState) -> RunPlot:
+def _run_plot(key: Key, weight: float, when: tuple[object, ...], _state: RunState) -> RunPlot:
     assert _state.run is not None
     run = _state.run
     return prepare_run(
@@ -104,7 +133,7 @@ def _run_plot(key: Key, weight: float, bucket: int, _state: RunState) -> RunPlot
 
 def run_plot(state: RunState, weight: float) -> RunPlot:
     """The run page's prepared curves for this smoothing weight."""
-    return _run_plot(state.key, float(weight), _clock_bucket(), state)
+    return _run_plot(state.key, float(weight), time_key(state), state)
 
 
 def planned_steps(run: Run) -> int | None:
@@ -118,7 +147,7 @@ def clear() -> None:
 
 
 @st.cache_resource(max_entries=2000, show_spinner=False)
-def _row(key: Key, bucket: int, _state: RunState) -> dict[str, object]:
+def _row(key: Key, when: tuple[object, ...], _state: RunState) -> dict[str, object]:
     assert _state.run is not None
     run = _state.run
     r = RowInput(run.name, run.table, planned_steps(run), diagnosis(_state), forecast(_state))
@@ -127,4 +156,4 @@ def _row(key: Key, bucket: int, _state: RunState) -> dict[str, object]:
 
 def row(state: RunState) -> dict[str, object]:
     """The run's overview row without its age columns (see ``overview_table.with_age``)."""
-    return _row(state.key, _clock_bucket(), state)
+    return _row(state.key, time_key(state), state)

@@ -38,3 +38,10 @@ def real_runs() -> Path:
     if not (REAL_RUNS / "SOURCES.md").is_file():
         pytest.skip(f"real runs not found at {REAL_RUNS} (only CI and developers have them)")
     return REAL_RUNS
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Each test gets its own user cache folder: the summary cache of ``segwatch check`` never
+    carries a run's report from one test into another, nor into the developer's ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))

@@ -56,3 +56,15 @@ def test_every_finding_code_has_a_row_with_its_severity_and_status() -> None:
         assert (declared.status or "—") in status, code
     statuses = README.split("| status | meaning |", 1)[1].split("\n\n", 1)[0]
     assert re.findall(r"^\| `(\w+)` \|", statuses, re.MULTILINE) == list(STATUS_ORDER)
+
+
+def test_every_check_flag_is_documented() -> None:
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    flags = [
+        o
+        for a in sub.choices["check"]._actions
+        for o in a.option_strings
+        if o not in ("-h", "--help")
+    ]
+    for flag in flags:
+        assert flag in README, flag

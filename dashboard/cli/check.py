@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
+import time
 from typing import Any
 
 from dashboard.cli.common import (
@@ -16,9 +16,13 @@ from dashboard.cli.common import (
     reader_options,
     strict_json,
 )
-from metrics.diagnosis import DiagnosisConfig, diagnose, load_config
+from metrics.diagnosis import DiagnosisConfig, load_config
 from metrics.errors import MetricsError
-from metrics.runs import RunSource, discover_runs, load_run, summarize
+from metrics.runs import discover_runs
+from metrics.runs.cache import CacheError, SummaryCache, default_cache_dir, run_identity
+from metrics.runs.cluster import report_runs_on_dask
+from metrics.runs.parallel import Task, default_workers, report_runs
+from metrics.runs.report import RunReport
 from metrics.settings import settings_path
 
 
@@ -44,6 +48,29 @@ def add_check_command(sub: Any) -> None:
     check.add_argument(
         "--z", type=float, help="noise multiplier of the plateau test (default 1.645)"
     )
+    check.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes reading runs at once (default: the CPU count; 1 = in this process)",
+    )
+    check.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where the summary cache lives (default: $XDG_CACHE_HOME/segwatch or "
+        "~/.cache/segwatch)",
+    )
+    check.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="read every run again, without reading or writing the summary cache",
+    )
+    check.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="send the runs to a Dask cluster (tcp://scheduler:8786) instead of local "
+        "processes (pip install 'segwatch[dask]')",
+    )
     check.set_defaults(func=_check)
 
 
@@ -61,7 +88,10 @@ def _check(args: argparse.Namespace) -> int:
     except MetricsError as exc:
         print(f"segwatch: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    results: list[dict[str, Any]] = []
+    if args.workers is not None and args.workers < 1:
+        print("segwatch: --workers must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    tasks: list[Task] = []
     failed = flagged = False
     for path in args.paths:
         try:
@@ -71,15 +101,26 @@ def _check(args: argparse.Namespace) -> int:
             print(f"segwatch: {printable(str(exc))}", file=sys.stderr)
             failed = True
             continue
-        for source in sources:
-            entry, bad = _check_run(source, options, config, args.fail_on)
-            results.append(entry)
-            failed |= "error" in entry
-            flagged |= bad
-    if not results:
+        tasks.extend((source, options) for source in sources)
+    if not tasks:
         shown = printable(", ".join(args.paths))
         print(f"segwatch: no training logs found in {shown}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        reports = _reports(tasks, config, args)
+    except MetricsError as exc:  # the Dask cluster cannot be used
+        print(f"segwatch: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    results: list[dict[str, Any]] = []
+    for report in reports:
+        results.append(report.entry)
+        if report.failed:
+            failed = True
+            continue
+        for w in report.warnings:
+            print(f"segwatch: warning: {printable(w)}", file=sys.stderr)
+        severities = {f["severity"] for f in report.entry.get("findings", ())}
+        flagged |= bool(severities & set(_FAIL_RANK[args.fail_on]))
     if args.json:
         print(strict_json({"runs": results}))
     else:
@@ -87,31 +128,44 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_FLAGGED if failed or flagged else EXIT_OK
 
 
-def _check_run(
-    source: RunSource, options: Any, config: DiagnosisConfig, fail_on: str
-) -> tuple[dict[str, Any], bool]:
-    """One run's entry (or its error: a failure is contained to its run) and whether it is
-    flagged at ``fail_on``."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+def _reports(
+    tasks: list[Task], config: DiagnosisConfig, args: argparse.Namespace
+) -> list[RunReport]:
+    """Every run's report in discovery order: unchanged runs from the summary cache, the others
+    read by ``--workers`` processes (and stored for next time)."""
+    now = time.time()
+    cache = None
+    if not args.no_cache:
         try:
-            run = load_run(source, options=options)
-            entry = summarize(run.table, run.name, run.path, run.format).to_dict()
-            entry["files"] = [{"path": f.path, "format": f.format} for f in run.files]
-            entry["restarts"] = [{"step": r.step, "line": r.line} for r in run.restarts]
-            entry["bad_lines"] = len(run.bad_lines)
-            entry["facts"] = dict(run.facts)
-            verdict = diagnose(run, config)
-            entry.update(verdict.to_dict())
-        except MetricsError as exc:
-            return {"run": source.name, "path": source.path, "error": str(exc)}, False
-        except Exception as exc:  # a reader bug must not hide the other runs
-            what = f"{type(exc).__name__}: {exc}"[:300]
-            error = f"internal error while reading ({what}); please report it"
-            return {"run": source.name, "path": source.path, "error": error}, False
-    for w in caught:
-        print(f"segwatch: warning: {printable(str(w.message))}", file=sys.stderr)
-    return entry, any(f.severity in _FAIL_RANK[fail_on] for f in verdict.findings)
+            cache = SummaryCache.open(args.cache_dir or default_cache_dir(), config)
+        except CacheError as exc:
+            print(f"segwatch: warning: {printable(str(exc))}", file=sys.stderr)
+    reports: list[RunReport | None] = [None] * len(tasks)
+    identities: list[str | None] = [None] * len(tasks)
+    if cache is not None:
+        for i, (source, options) in enumerate(tasks):
+            identities[i] = identity = run_identity(source)
+            if identity is not None:
+                reports[i] = cache.get(source, options, identity, now)
+    todo = [i for i, r in enumerate(reports) if r is None]
+    workers = args.workers or default_workers()
+    misses = [tasks[i] for i in todo]
+    if args.dask and misses:
+        fresh = report_runs_on_dask(misses, config, args.dask, now)
+    else:
+        fresh = report_runs(misses, config, workers, now)
+    for i, report in zip(todo, fresh, strict=True):
+        reports[i] = report
+    if cache is not None:
+        cache.put_many(
+            (tasks[i][0], tasks[i][1], ident, report)
+            for i in todo
+            if (ident := identities[i]) is not None and (report := reports[i]) is not None
+        )
+        if cache.problem:
+            print(f"segwatch: warning: {printable(cache.problem)}", file=sys.stderr)
+        cache.close()
+    return [r for r in reports if r is not None]
 
 
 def _print_table(results: list[dict[str, Any]]) -> None:

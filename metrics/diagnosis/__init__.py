@@ -27,7 +27,7 @@ from metrics.diagnosis.findings import (
 )
 from metrics.diagnosis.inputs import RunSeries
 from metrics.diagnosis.registry import Rule, rule, rules
-from metrics.diagnosis.rules_process import lifecycle, no_eval
+from metrics.diagnosis.rules_process import Clock, life_state, lifecycle, no_eval
 from metrics.readers.base import LogMeta
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "CODES",
     "STATUS_MEANING",
     "STATUS_ORDER",
+    "Clock",
     "DiagnosisConfig",
     "Finding",
     "FindingCode",
@@ -42,7 +43,10 @@ __all__ = [
     "RunDiagnosis",
     "RunSeries",
     "diagnose",
+    "diagnose_series",
     "diagnose_table",
+    "life_state",
+    "lifecycle",
     "load_config",
     "rule",
     "rules",
@@ -69,8 +73,20 @@ def diagnose_table(
 ) -> RunDiagnosis:
     """Diagnose one run given its tidy table, what its logs state (``meta``: a ``LogMeta``, or a
     mapping of its field names) and its files' latest mtime (``updated``)."""
-    cfg = config or DiagnosisConfig()
     rs = RunSeries.from_table(table, meta, updated)
+    return diagnose_series(rs, config=config, now=now, format=format)
+
+
+def diagnose_series(
+    rs: RunSeries,
+    *,
+    config: DiagnosisConfig | None = None,
+    now: float | None = None,
+    format: str | None = None,
+) -> RunDiagnosis:
+    """Diagnose the series pulled from a run (``RunSeries``): what ``diagnose_table`` does once
+    it has them, for callers that keep the series (and its ``Clock``) but not the table."""
+    cfg = config or DiagnosisConfig()
     rs = replace(rs, life=lifecycle(rs, cfg, now))
     findings: list[Finding] = []
     for check in rules():

@@ -68,7 +68,7 @@ class RunSeries:
     num_classes: int | None
     last_step: int | None
     updated: float | None  # when the run's files last changed (seconds since the epoch)
-    wall_times: Values = field(default_factory=lambda: np.empty(0))
+    wall_times: Values = field(default_factory=lambda: np.empty(0))  # distinct finite, sorted
     ended: bool = False  # the log says training ended (HF's train summary, Detectron2's final test)
     ignore_index: int | None = None
     class_names: tuple[str, ...] = ()
@@ -81,13 +81,7 @@ class RunSeries:
         updated: float | None = None,
     ) -> RunSeries:
         facts = LogMeta.of(meta)
-        groups: dict[tuple[str, str], Series] = {}
-        if len(table):
-            ordered = table.sort_values("step", kind="stable")
-            for (split, metric), g in ordered.groupby(["split", "metric"], observed=True):
-                groups[(str(split), str(metric))] = Series(
-                    g["step"].to_numpy(np.int64), g["value"].to_numpy(np.float64)
-                )
+        groups = _needed_series(table)
         class_iou = {
             m[len(IOU_PREFIX) :]: s
             for (split, m), s in groups.items()
@@ -99,7 +93,7 @@ class RunSeries:
             n_classes = len(facts.class_names)
         if n_classes is None and class_iou:
             n_classes = len(class_iou)
-        walls = table["wall_time"].to_numpy(np.float64) if len(table) else np.empty(0)
+        walls = _distinct_times(table["wall_time"].to_numpy(np.float64))
         return RunSeries(
             miou=groups.get(("val", MIOU), EMPTY),
             loss=groups.get(("train", LOSS), EMPTY),
@@ -111,7 +105,7 @@ class RunSeries:
             num_classes=int(n_classes) if n_classes else None,
             last_step=int(table["step"].max()) if len(table) else None,
             updated=updated if updated is not None and math.isfinite(updated) else None,
-            wall_times=walls[np.isfinite(walls)],
+            wall_times=walls,
             ended=facts.ended or bool(facts.train_summary),
             ignore_index=_int_or_none(facts.ignore_index),
             class_names=tuple(str(n) for n in facts.class_names or ()),
@@ -121,6 +115,55 @@ class RunSeries:
     def last_wall(self) -> float | None:
         """The log's own latest time stamp (seconds since the epoch), if it has any."""
         return float(self.wall_times.max()) if len(self.wall_times) else None
+
+
+#: The (split, metric) series the rules read; ``val``/``iou/<class>`` too.
+_NEEDED = (("val", MIOU), ("train", LOSS), ("val", LOSS), ("train", LR), ("val", AACC))
+
+
+def _needed_series(table: pd.DataFrame) -> dict[tuple[str, str], Series]:
+    """The series the rules read, each in step order (stable), pulled from the table without
+    a sorted copy of it: a 1M-line log's table is ~130 MB, these series a few MB."""
+    if not len(table):
+        return {}
+    split = _categorical(table["split"])
+    metric = _categorical(table["metric"])
+    splits = [str(c) for c in split.categories]
+    metrics = [str(c) for c in metric.categories]
+    wanted = [
+        (s, m)
+        for s in splits
+        for m in metrics
+        if (s, m) in _NEEDED or (s == "val" and m.startswith(IOU_PREFIX))
+    ]
+    if not wanted:
+        return {}
+    split_codes = np.asarray(split.codes)
+    metric_codes = np.asarray(metric.codes)
+    steps = table["step"].to_numpy(np.int64)
+    values = table["value"].to_numpy(np.float64)
+    out: dict[tuple[str, str], Series] = {}
+    for s, m in wanted:
+        idx = np.flatnonzero((split_codes == splits.index(s)) & (metric_codes == metrics.index(m)))
+        if not len(idx):
+            continue
+        idx = idx[np.argsort(steps[idx], kind="stable")]
+        out[(s, m)] = Series(steps[idx], values[idx])
+    return out
+
+
+def _categorical(column: pd.Series) -> Any:
+    """The column as a ``pd.Categorical`` (tables from the readers are already)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.array
+    return pd.Categorical(column.astype(str))
+
+
+def _distinct_times(walls: np.ndarray, piece: int = 1 << 20) -> Values:
+    """The distinct finite wall times, sorted (what the lifecycle reads), a piece at a time so
+    a 5M-record table costs no full-size temporary copies."""
+    found = [np.unique(w[np.isfinite(w)]) for w in np.split(walls, range(piece, len(walls), piece))]
+    return np.unique(np.concatenate(found)) if found else np.empty(0)
 
 
 def _int_or_none(value: Any) -> int | None:

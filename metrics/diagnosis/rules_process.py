@@ -11,13 +11,14 @@ clock only counts when it is more than a day old.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
 
 from metrics.diagnosis.config import DiagnosisConfig
 from metrics.diagnosis.findings import Finding, FindingCode
-from metrics.diagnosis.inputs import Lifecycle, RunSeries
+from metrics.diagnosis.inputs import EMPTY, Lifecycle, RunSeries
 from metrics.diagnosis.registry import rule
 
 STAMP_SLACK_S = 86400.0  # log time stamps carry no time zone: only a day's silence counts
@@ -66,27 +67,68 @@ EVAL_HOWTO = {
 }
 
 
+@dataclass(frozen=True)
+class Clock:
+    """The few numbers a run's lifecycle is judged from, apart from the time of judging.
+
+    The diagnosis depends on the clock only through ``lifecycle`` (a run silent too long is no
+    longer live) and the silence ``stuck_process`` reports. Kept with a cached diagnosis, these
+    let it be judged again at any later time without the run's table (``metrics.runs.cache``).
+    """
+
+    updated: float | None  # when the run's files last changed
+    last_wall: float | None  # the log's own latest time stamp
+    interval: float  # median logging interval (0 when unknown)
+    planned: int | None
+    last_step: int | None
+    ended: bool
+
+    @staticmethod
+    def of(rs: RunSeries) -> Clock:
+        walls = np.unique(rs.wall_times)
+        interval = float(np.median(np.diff(walls))) if len(walls) > 2 else 0.0
+        return Clock(rs.updated, rs.last_wall, interval, rs.planned_steps, rs.last_step, rs.ended)
+
+    def judge(self, cfg: DiagnosisConfig, now: float | None = None) -> Lifecycle:
+        """The lifecycle at ``now`` (see the module doc)."""
+        now = time.time() if now is None else now
+        limit = max(cfg.stuck_seconds, cfg.stuck_intervals * self.interval)
+        silent = None if self.updated is None else max(0.0, now - self.updated)
+        stamp_age = None if self.last_wall is None else max(0.0, now - self.last_wall)
+        live = not _old_stamps(stamp_age, limit) and (silent is None or silent <= limit)
+        planned, last = self.planned, self.last_step
+        if planned is not None and last is not None and last >= planned:
+            why = f"reached its {planned} planned steps"
+        elif self.ended:
+            why = "its log says training ended"
+        elif not live:
+            why = "it is no longer written"
+        else:
+            return Lifecycle(True, False, "", silent, stamp_age, limit)
+        return Lifecycle(live, True, why, silent, stamp_age, limit)
+
+    def series(self, life: Lifecycle) -> RunSeries:
+        """A run series with only what ``stuck_process`` reads (no curves)."""
+        walls = np.array([self.last_wall]) if self.last_wall is not None else np.empty(0)
+        return RunSeries(
+            EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, {}, self.planned, None, self.last_step,
+            self.updated, walls, self.ended, life=life,
+        )  # fmt: skip
+
+
+def _old_stamps(stamp_age: float | None, limit: float) -> bool:
+    return stamp_age is not None and stamp_age > limit + STAMP_SLACK_S
+
+
+def life_state(life: Lifecycle) -> tuple[bool, bool, str, bool]:
+    """What the findings depend on besides the silence itself: two lifecycles with the same
+    state give the same findings, except the numbers ``stuck_process`` reports."""
+    return life.live, life.finished, life.why, _old_stamps(life.stamp_age_s, life.limit_s)
+
+
 def lifecycle(rs: RunSeries, cfg: DiagnosisConfig, now: float | None = None) -> Lifecycle:
     """Whether the run is still written and whether it is finished (see the module doc)."""
-    now = time.time() if now is None else now
-    walls = np.unique(rs.wall_times)
-    interval = float(np.median(np.diff(walls))) if len(walls) > 2 else 0.0
-    limit = max(cfg.stuck_seconds, cfg.stuck_intervals * interval)
-    silent = None if rs.updated is None else max(0.0, now - rs.updated)
-    last_wall = rs.last_wall
-    stamp_age = None if last_wall is None else max(0.0, now - last_wall)
-    old_stamps = stamp_age is not None and stamp_age > limit + STAMP_SLACK_S
-    live = not old_stamps and (silent is None or silent <= limit)
-    planned, last = rs.planned_steps, rs.last_step
-    if planned is not None and last is not None and last >= planned:
-        why = f"reached its {planned} planned steps"
-    elif rs.ended:
-        why = "its log says training ended"
-    elif not live:
-        why = "it is no longer written"
-    else:
-        return Lifecycle(True, False, "", silent, stamp_age, limit)
-    return Lifecycle(live, True, why, silent, stamp_age, limit)
+    return Clock.of(rs).judge(cfg, now)
 
 
 @rule(140)
@@ -106,7 +148,7 @@ def stuck_process(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     }
     steps = (last, planned)
     stamp_age = life.stamp_age_s
-    if stamp_age is not None and stamp_age > life.limit_s + STAMP_SLACK_S:
+    if _old_stamps(stamp_age, life.limit_s):
         assert rs.last_wall is not None
         when = datetime.fromtimestamp(rs.last_wall, timezone.utc).strftime("%Y-%m-%d")
         return [

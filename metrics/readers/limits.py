@@ -19,7 +19,7 @@ from metrics.readers.source import Source
 
 MAX_LOG_BYTES_ENV = "SEGWATCH_MAX_LOG_BYTES"
 DEFAULT_MAX_LOG_BYTES = 4 << 30
-READ_PIECE_BYTES = 256 << 20
+READ_PIECE_BYTES = 32 << 20
 MAX_LINE_BYTES_ENV = "SEGWATCH_MAX_LINE_BYTES"
 #: The longest line (or unfinished record) a reader holds; a longer one is refused.
 DEFAULT_MAX_LINE_BYTES = 64 << 20

@@ -59,6 +59,8 @@ class Source:
                 )
             return FileStat(st.st_size, st.st_mtime, (st.st_dev, st.st_ino))
         try:
+            # a listing cached by discovery would hide a log that grew since (s3fs, gcsfs …)
+            self.fs.invalidate_cache(self.inner)
             info = self.fs.info(self.inner)
         except FileNotFoundError:
             raise LogReadError(f"{self.path}: no such file") from None
@@ -74,17 +76,18 @@ class Source:
 
     def read_range(self, start: int, end: int | None = None) -> bytes:
         """Bytes ``[start, end)`` (to the end of the file when ``end`` is None)."""
-        self.stat()
+        size = self.stat().size
         try:
             if self.is_local:
                 check_inside(self.inner, self.root, self.path)
                 with open(self.inner, "rb") as fh:
                     fh.seek(start)
                     return fh.read() if end is None else fh.read(max(0, end - start))
-            with self.fs.open(self.inner, "rb") as fh:
-                fh.seek(start)
-                data: bytes = fh.read() if end is None else fh.read(max(0, end - start))
-                return data
+            if start >= size or (end is not None and end <= start):
+                return b""  # past the end: an object store answers 416, not b""
+            # one ranged request (object stores: a GET of bytes start..end), no read-ahead
+            data: bytes = self.fs.cat_file(self.inner, start=start, end=end)
+            return data
         except FileNotFoundError:
             raise LogReadError(f"{self.path}: no such file") from None
         except OSError as exc:

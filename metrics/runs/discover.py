@@ -94,12 +94,12 @@ def discover_runs(logdir: str, options: Mapping[str, Any] | None = None) -> list
             continue
         if not inside(path):
             continue  # a symlink pointing out of LOGDIR: never served
-        fmt, head = _sniff(prefix + path, options)
+        fmt, digest = _sniff(prefix + path, options)
         if fmt is None:
             continue
         run_dir = _run_dir(posixpath.dirname(rel))
         # MMEngine writes vis_data/scalars.json and an identical vis_data/<ts>.json: read once
-        twin = (run_dir, size, hashlib.sha1(head).digest())
+        twin = (run_dir, size, digest)
         if twin in seen:
             continue
         seen.add(twin)
@@ -142,14 +142,38 @@ def _confinement(fs: Any, root: str) -> Callable[[str], bool]:
     return lambda path: is_inside(path, top)
 
 
+#: Sniffed local files: (path, size, mtime_ns, inode, options) → (format, digest of the head).
+_SNIFFED: dict[tuple[Any, ...], tuple[str | None, bytes]] = {}
+_SNIFFED_MAX = 200_000
+
+
 def _sniff(path: str, options: Mapping[str, Any] | None) -> tuple[str | None, bytes]:
-    """The format of a file judged by its first bytes, and those bytes."""
+    """The format of a file judged by its first bytes, and a digest of those bytes.
+
+    A local file is sniffed again only when its stat changed: discovering 1,000 unchanged
+    runs again (the dashboard does every few seconds) costs a stat per file, not a read of
+    up to ``SNIFF_BYTES`` of each.
+    """
+    key: tuple[Any, ...] | None = None
+    if "://" not in path:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None, b""
+        key = (path, st.st_size, st.st_mtime_ns, st.st_ino, repr(sorted((options or {}).items())))
+        if key in _SNIFFED:
+            return _SNIFFED[key]
     try:
         head = open_source(path).read_head(SNIFF_BYTES)
     except LogReadError:
         return None, b""
     fmt = sniff_format(head, path, options)  # an empty file may be a log not yet flushed
-    return (fmt.name if fmt else None), head
+    found = (fmt.name if fmt else None), hashlib.sha1(head).digest()
+    if key is not None:
+        if len(_SNIFFED) >= _SNIFFED_MAX:
+            _SNIFFED.clear()
+        _SNIFFED[key] = found
+    return found
 
 
 def _canonical_first(entry: tuple[str, int]) -> tuple[str, int, str]:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from metrics.readers.base import BadLine, LogMeta, Restart, merged_meta
@@ -86,18 +87,34 @@ def _join_folders(
 
 def _merge_twins(group: Iterable[tuple[LogFile, pd.DataFrame]]) -> pd.DataFrame:
     """Files of one launch: each (split, metric) comes from the most preferred file having it."""
+    tables = [t for _f, t in sorted(group, key=lambda ft: ft[0].priority) if not t.empty]
+    if len(tables) <= 1:  # nothing to choose between (and no pairs to build on a big table)
+        return concat_tables(tables)
     taken: set[tuple[str, str]] = set()
     parts = []
-    for _f, t in sorted(group, key=lambda ft: ft[0].priority):
-        if t.empty:
-            continue
-        pairs = pd.MultiIndex.from_arrays([t["split"], t["metric"]])
-        present = {(str(a), str(b)) for a, b in pairs.unique()}
+    for t in tables:
+        pairs, names = _pair_codes(t)
+        present = {names[int(c)] for c in np.unique(pairs)}
         if taken:
-            t = t.loc[~pairs.isin(list(taken))]
+            drop = [i for i, name in enumerate(names) if name in taken]
+            t = t.loc[~np.isin(pairs, drop)]
         taken |= present
         parts.append(t)
     return concat_tables(parts)
+
+
+def _pair_codes(t: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Each row's (split, metric) as one integer code, and the pair each code stands for."""
+    split = pd.Categorical(t["split"]) if t["split"].dtype != "category" else t["split"].array
+    metric = pd.Categorical(t["metric"]) if t["metric"].dtype != "category" else t["metric"].array
+    n = len(metric.categories)  # type: ignore[union-attr]
+    codes = np.asarray(split.codes, np.int64) * n + np.asarray(metric.codes, np.int64)  # type: ignore[union-attr]
+    names = [
+        (str(s), str(m))
+        for s in split.categories  # type: ignore[union-attr]
+        for m in metric.categories  # type: ignore[union-attr]
+    ]
+    return codes, names
 
 
 def _resolve_launches(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:

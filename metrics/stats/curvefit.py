@@ -58,9 +58,21 @@ def _linear(u: Values, y: Array, c: Array, upper: float | None) -> tuple[Array, 
     return best_a, best_b, best_sse
 
 
+_FIT_CELLS = 1 << 21  # ~16 MB of float64 per temporary of ``_linear``
+
+
 def fit_many(u: Values, y: Array, upper: float | None, iterations: int = 40) -> Array:
-    """Least-squares (a, β, c) for each row of y (B, n): grid over c, then golden section."""
+    """Least-squares (a, β, c) for each row of y (B, n): grid over c, then golden section.
+
+    Rows are independent: they are fitted in batches of at most ``_FIT_CELLS`` grid cells
+    (rows × grid × points), so a bootstrap of a 2,500-eval run stays at a few MB.
+    """
     n_series = len(y)
+    rows = max(1, _FIT_CELLS // max(1, len(_GRID) * len(u)))
+    if n_series > rows:
+        return np.concatenate(
+            [fit_many(u, y[i : i + rows], upper, iterations) for i in range(0, n_series, rows)]
+        )
     with np.errstate(all="ignore"):
         _, _, sse = _linear(u, y, np.broadcast_to(_GRID, (n_series, len(_GRID))), upper)
         k = np.argmin(sse, axis=1)
