@@ -123,15 +123,26 @@ def _sparkline(values: np.ndarray) -> list[float]:
 
 
 def fact_rows(facts: RunFacts | None) -> list[dict[str, str]]:
-    """The run facts as (fact, value) text rows; facts the log does not state are left out."""
+    """The run facts as (fact, value) text rows, a dict spread over one row per key.
+
+    Facts the log does not state are left out.
+    """
     if facts is None:
         return []
     rows = []
     for key, value in facts.to_dict().items():
         if key in FACT_KEYS and value not in (None, [], {}):
-            text = value if isinstance(value, str) else json.dumps(value, default=str)
-            rows.append({"fact": key, "value": text})
+            rows += _fact_rows(key, value)
     return rows
+
+
+def _fact_rows(key: str, value: object) -> list[dict[str, str]]:
+    if isinstance(value, dict):
+        return [r for k, v in value.items() for r in _fact_rows(f"{key} · {k}", v)]
+    if isinstance(value, list | tuple) and all(not isinstance(v, dict | list) for v in value):
+        return [{"fact": key, "value": ", ".join(str(v) for v in value)}]
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return [{"fact": key, "value": text}]
 
 
 def age_text(seconds: float | None) -> str:

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from dashboard import cache
 from dashboard.data_commands import DATA_FINDINGS, data_commands
+from dashboard.figures.all_metrics import class_figure, metric_figure, metric_groups
+from dashboard.figures.evidence import evidence_rows
 from dashboard.figures.export import report_html, table_csv
 from dashboard.figures.overview import fact_rows
 from dashboard.figures.prepare import RunPlot, class_iou, trajectory
-from dashboard.figures.run import PLOT_CONFIG, class_heatmap_figure, run_figure, trajectory_figure
+from dashboard.figures.run import (
+    LOSS_AXIS_LABELS,
+    PLOT_CONFIG,
+    X_TITLES,
+    class_heatmap_figure,
+    run_figure,
+    trajectory_figure,
+)
 from dashboard.views.common import (
     badge,
     error_card,
@@ -48,48 +60,69 @@ def main() -> None:
     by_name = {s.name: s for s in srcs}
     period = refresh_seconds()
     refuse_unknown_run(by_name)
-    name = st.selectbox("Run", list(by_name), key="run", bind="query-params")
+    asked = st.query_params.get("run")
+    if asked not in by_name and st.session_state.get("run") not in by_name:
+        # no default index: the URL keeps a widget's value only when it differs from the
+        # default, so the first run, picked here, is written as run=… too (a link names its run)
+        st.session_state["run"] = next(iter(by_name))
+    name = st.selectbox("Run", list(by_name), index=None, key="run", bind="query-params")
     with st.sidebar:
         weight = st.slider(
             "Smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing", bind="query-params",
             help=SMOOTHING_HELP,
         )  # fmt: skip
-        fit = st.toggle("Fit outliers on the loss axis", key="outliers", bind="query-params")
-        log = st.toggle("Log-scale loss", key="log", bind="query-params")
+        axes = _axes()
     if name is None:
         return
-    st.fragment(run_every=period)(_live_run)(by_name[name], float(weight), fit, log)
+    st.fragment(run_every=period)(_live_run)(by_name[name], float(weight), axes)
 
 
-def _live_run(source: RunSource, weight: float, fit: bool, log: bool) -> None:
+def _axes() -> dict[str, object]:
+    """The chart's axis choices (each bound to the URL), as ``run_figure`` keywords."""
+    x = st.radio(
+        "x-axis", list(X_TITLES), format_func=X_TITLES.get, key="x", bind="query-params",
+        horizontal=True,
+    )  # fmt: skip
+    loss = st.radio(
+        "Loss axis", list(LOSS_AXIS_LABELS), format_func=LOSS_AXIS_LABELS.get,
+        key="loss_axis", bind="query-params",
+        help="Every point shows the start of training; the percentile fit zooms on the rest.",
+    )  # fmt: skip
+    full = st.toggle("mIoU axis from 0 to 1", key="miou_full", bind="query-params")
+    lr_log = st.toggle("Log-scale lr", key="lr_log", bind="query-params")
+    return {"loss_axis": loss or "all", "miou_full": full, "lr_log": lr_log, "x": x or "step"}
+
+
+def _live_run(source: RunSource, weight: float, axes: dict[str, object]) -> None:
     """The self-refreshing part: new lines read in, figures redrawn (zoom kept by uirevision)."""
     state = cache.run_state(source)
     problem_card(state)
     if state.run is None:
         return
     try:
-        _show_run(state, source, weight, fit, log)
+        _show_run(state, source, weight, axes)
     except Exception as exc:  # a message naming the run, never a traceback
         error_card(state.name, f"cannot show this run ({type(exc).__name__}: {exc})"[:400])
 
 
-def _show_run(state: RunState, source: RunSource, weight: float, fit: bool, log: bool) -> None:
+def _show_run(state: RunState, source: RunSource, weight: float, axes: dict[str, object]) -> None:
     assert state.run is not None
     run = state.run
     diag = cache.diagnosis(state)
     plot = cache.run_plot(state, weight)
     planned = cache.planned_steps(run)
     last = int(run.table["step"].max()) if len(run.table) else None
-    finished = last is not None and planned is not None and last >= planned
     st.subheader(md(run.name))
-    st.markdown(f"**{md(badge(diag.status))}** · {md(live_marker(state, finished))}")
+    marker = live_marker(state, diag.status, last, planned)
+    st.markdown(f"**{md(badge(diag.status))}** · {md(marker)}")
     _headline(plot, last, planned)
-    fig = run_figure(plot, fit_outliers=fit, log_loss=log)
+    fig = run_figure(plot, **axes)  # type: ignore[arg-type]
     st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="run_plot")
     st.caption(_points_caption(plot))
-    findings, traj, classes, facts_tab, export = st.tabs(
+    findings, every, traj, classes, facts_tab, export = st.tabs(
         [
             f"Findings ({len(diag.findings)})",
+            "All metrics",
             "Loss vs mIoU",
             "Per-class IoU",
             "Run facts",
@@ -99,6 +132,8 @@ def _show_run(state: RunState, source: RunSource, weight: float, fit: bool, log:
     with findings:
         _findings(diag, source)
         show_bad_lines([state])
+    with every:
+        _all_metrics(run.table, run.meta)
     with traj:
         frame = trajectory(run.table)
         if frame.empty:
@@ -121,6 +156,42 @@ def _show_run(state: RunState, source: RunSource, weight: float, fit: bool, log:
         _facts(cache.run_facts(source))
     with export:
         _export(state, diag, plot)
+
+
+def _all_metrics(table: pd.DataFrame, meta: Mapping[str, Any]) -> None:
+    """A small chart for every metric the run logged, train and val apart, per class folded."""
+    groups = metric_groups(table)
+    if not groups:
+        st.info("This run logged no metrics yet.")
+        return
+    for g in groups:
+        st.markdown(f"**{md(g.split)}** · {len(g.scalars)} metric(s)")
+        cols = st.columns(3)
+        for i, metric in enumerate(g.scalars):
+            with cols[i % 3]:
+                st.plotly_chart(
+                    metric_figure(table, g.split, metric), width="stretch", config=PLOT_CONFIG,
+                    key=f"metric-{g.split}-{metric}",
+                )  # fmt: skip
+                _download(table, g.split, metric)
+        for prefix in g.per_class:
+            n = table["metric"].astype(str).str.startswith(prefix) & (table["split"] == g.split)
+            count = table.loc[n, "metric"].nunique()
+            with st.expander(f"{md(g.split)} · per-class {md(prefix)} ({count} classes)"):
+                st.plotly_chart(
+                    class_figure(table, g.split, prefix), width="stretch", config=PLOT_CONFIG,
+                    key=f"class-{g.split}-{prefix}",
+                )  # fmt: skip
+
+
+def _download(table: pd.DataFrame, split: str, metric: str) -> None:
+    rows = table[(table["split"] == split) & (table["metric"] == metric)]
+    slug = "".join(ch if ch.isalnum() else "_" for ch in f"{split}_{metric}")[:60]
+    st.download_button(
+        "CSV", data=functools.partial(table_csv, rows), file_name=f"{slug}.csv",
+        mime="text/csv", key=f"csv-{split}-{metric}", icon=":material/download:",
+        type="tertiary",
+    )  # fmt: skip
 
 
 def _facts(facts: RunFacts | None) -> None:
@@ -184,7 +255,7 @@ def _finding(f: Finding, source: RunSource) -> None:
             _data_link(source)
         if f.evidence:
             with st.expander("Evidence"):
-                st.json({k: _jsonable(v) for k, v in f.evidence.items()})
+                st.table(evidence_rows(f.evidence))
 
 
 def _data_link(source: RunSource) -> None:
@@ -192,14 +263,6 @@ def _data_link(source: RunSource) -> None:
     href = f"{DATA_URL}?run={quote(source.name, safe='')}"  # only %XX, letters, digits, -_.~
     st.markdown(f"🔬 [Check the data: confusion matrix and label audit]({href})")
     st.code("\n".join(data_commands(source.path, cache.run_facts(source))), language="bash")
-
-
-def _jsonable(v: object) -> object:
-    if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
-    if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
-    return v if isinstance(v, int | float | str | bool) or v is None else str(v)
 
 
 def _export(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> None:
@@ -225,7 +288,7 @@ def _export(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> None:
 def _report(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> str:
     assert state.run is not None
     run = state.run
-    figs = [run_figure(plot)]
+    figs = [run_figure(plot, title=True, height=560)]
     frame = trajectory(run.table)
     if not frame.empty:
         figs.append(trajectory_figure(frame, diag.status, run.name))
