@@ -71,16 +71,20 @@ def test_overview_lists_runs_attention_first(logdir: Path) -> None:
     stalled_row = frame[frame["run"] == "stalled"].iloc[0]
     assert stalled_row["step"] == "8,000 / 16,000"
     assert stalled_row["top finding"].startswith("miou_plateau")
+    assert frame["link"].tolist()[0] == "run?run=diverging"  # the name is a link to its run
+    links = [e.proto.label for e in at.get("page_link")]
+    assert f"{md('🟡 stalled')} · {md('stalled')}" in links  # one compact line per run
+    assert any(e.label.startswith("Suggested checks (") for e in at.expander)
     texts = _texts(at)
-    assert f"**🟡 stalled** · {md('stalled')}" in texts
-    assert any(t.startswith("- **Suggested check — ") for t in texts)
+    assert any(t.startswith("- **") for t in texts)
+    assert sum(t.startswith("- **augmentation") for t in texts) <= 1  # advice once, not per run
 
 
 def test_run_names_are_shown_literally(logdir: Path) -> None:
     at = _app().run()
-    texts = _texts(at)
-    assert f"**🟡 stalled** · {md(XSS)}" in texts
-    assert f"**🟡 stalled** · {md(MD_LINK)}" in texts
+    texts = _texts(at) + [e.proto.label for e in at.get("page_link")]
+    assert f"{md('🟡 stalled')} · {md(XSS)}" in texts
+    assert f"{md('🟡 stalled')} · {md(MD_LINK)}" in texts
     raw = [t for t in texts if re.search(r"(?<!\\)<img|(?<!\\)\]\(javascript", t)]
     assert not raw  # never raw in Markdown
     assert md(MD_LINK) == r"\[x\]\(javascript\:alert\(1\)\)"

@@ -400,6 +400,26 @@ def test_overview_sorts_attention_first_and_filters(runs_dir: Path) -> None:
     assert frame.loc[1, "top finding"].startswith("miou_plateau: ")
     assert filter_frame(frame, "STALL")["run"].tolist() == ["stalled"]
     assert filter_frame(frame, "", ["ok", "diverging"])["run"].tolist() == ["diverging", "fresh"]
+    assert filter_frame(frame, "^(fre|div)")["run"].tolist() == ["diverging", "fresh"]  # regex
+    assert filter_frame(frame, "stall(")["run"].tolist() == []  # bad regex: plain text
+    assert frame["link"].tolist()[0] == "run?run=diverging"
+
+
+def test_overview_order_does_not_follow_the_last_update() -> None:
+    rows = [
+        {"rank": 8, "run": name, "age_s": age, "status": "🟢 ok"}
+        for name, age in (("b", 1.0), ("a", 9.0), ("c", 5.0))
+    ]
+    assert overview_frame(rows)["run"].tolist() == ["a", "b", "c"]
+    rows[1]["age_s"] = 0.0  # "a" writes a line: nothing moves
+    assert overview_frame(rows)["run"].tolist() == ["a", "b", "c"]
+    assert overview_frame([{"rank": 0, "run": "x/é y"}])["link"][0] == "run?run=x/%C3%A9%20y"
+
+
+def test_advice_listed_once() -> None:
+    from dashboard.figures.overview import advice_once
+
+    assert advice_once([("lr", "aug"), ("aug",), ("data", "lr")]) == ["lr", "aug", "data"]
 
 
 def test_age_text() -> None:

@@ -81,7 +81,6 @@ def _axes() -> dict[str, object]:
     """The chart's axis choices (each bound to the URL), as ``run_figure`` keywords."""
     x = st.radio(
         "x-axis", list(X_TITLES), format_func=X_TITLES.get, key="x", bind="query-params",
-        horizontal=True,
     )  # fmt: skip
     loss = st.radio(
         "Loss axis", list(LOSS_AXIS_LABELS), format_func=LOSS_AXIS_LABELS.get,
