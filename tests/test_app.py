@@ -190,12 +190,29 @@ def test_compare_page(logdir: Path) -> None:
     assert at.multiselect(key="runs").value == ["stalled", "diverging"]
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["xaxis2"]["title"]["text"] == "fraction of planned iterations"
-    changed = at.dataframe[0].value  # what changed between the first two runs
-    assert changed["what"].tolist()[:2] == ["best mIoU", "reached at step"]
-    assert changed["A"].iloc[0] == "0.5388" and changed["B"].iloc[0] == "0.4656"
-    table = at.dataframe[1].value
+    table = at.dataframe[0].value
     assert table["run"].tolist() == ["stalled", "diverging"]
     assert table["best mIoU"].tolist() == [0.5388, 0.4656]
+    assert "None" not in table.astype(str).to_numpy()
+    colors = {t["name"]: t["line"]["color"] for t in spec["data"]}
+    at.multiselect(key="runs").set_value(["diverging", "healthy"]).run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["data"][0]["name"] == "diverging"
+    assert spec["data"][0]["line"]["color"] == colors["diverging"]  # a run keeps its colour
+
+
+def test_compare_by_regex_log_loss_and_time(logdir: Path) -> None:
+    at = _app()
+    at.switch_page("views/compare.py")
+    at.query_params["q"] = "^(stall|diverg)"
+    at.query_params["loss_axis"] = "log"
+    at.query_params["align"] = "time"
+    at.run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {t["name"] for t in spec["data"]} == {"stalled", "diverging"}
+    assert spec["layout"]["yaxis2"]["type"] == "log"
+    assert spec["layout"]["xaxis2"]["title"]["text"] == "hours since the run's first record"
 
 
 def test_missing_and_empty_logdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -514,3 +514,38 @@ def test_class_ids_sort_as_numbers() -> None:
     ]  # fmt: skip
     wide = class_iou(pd.DataFrame(rows))
     assert list(wide.index) == ["1", "2", "10", "11", "bg"]
+
+
+# --- compare: what changed, colours, loss axis -------------------------------------------------
+
+
+def test_what_changed_across_all_runs_sets_single_run_keys_apart() -> None:
+    from dashboard.figures.changes import what_changed
+
+    shared, single = what_changed(
+        {
+            "a": {"optimizer": {"lr": 0.01, "type": "SGD"}, "mmseg_only": 1, "iters": 8000},
+            "b": {"optimizer": {"lr": 0.02, "type": "SGD"}, "iters": 8000},
+            "c": {"optimizer": {"lr": 0.01, "type": "SGD"}, "iters": 16000, "pad": None},
+        }
+    )
+    assert shared["key"].tolist() == ["iters", "optimizer.lr"]
+    assert shared.set_index("key").loc["optimizer.lr"].tolist() == ["0.01", "0.02", "0.01"]
+    assert single["key"].tolist() == ["mmseg_only", "pad"]
+    assert single.set_index("key").loc["mmseg_only"].tolist() == ["1", "—", "—"]
+    assert single.set_index("key").loc["pad"].tolist() == ["—", "—", "null"]  # never "None"
+
+
+def test_compare_loss_axis_ignores_a_diverged_run(runs_dir: Path) -> None:
+    from dashboard.figures.compare import run_colors
+
+    a, b = _run(runs_dir, "stalled"), _run(runs_dir, "diverging")
+    sa, sb = compare_series(a.name, a.table, 8000, 0.6), compare_series(b.name, b.table, None, 0.6)
+    _lo, hi = compare_figure([sa, sb], loss_axis="robust").to_dict()["layout"]["yaxis2"]["range"]
+    assert hi < float(np.nanmax(sb.loss.y))  # the blow-up no longer sets the scale
+    assert compare_figure([sa, sb], loss_axis="log").to_dict()["layout"]["yaxis2"]["type"] == "log"
+    colors = run_colors(["diverging", "healthy", "stalled"])
+    one = compare_figure([sa], colors=colors).to_dict()["data"][0]["line"]["color"]
+    both = compare_figure([sb, sa], colors=colors).to_dict()["data"][2]["line"]["color"]
+    assert one == both == colors["stalled"]
+    assert compare_table([(a.name, a.table, None)])["planned"].tolist() == ["not logged"]

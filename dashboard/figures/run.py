@@ -45,11 +45,9 @@ def esc(text: object) -> str:
 LossAxis = Literal["all", "robust", "log"]
 XAxis = Literal["step", "wall", "relative"]
 X_TITLES = {"step": "step", "wall": "wall time", "relative": "hours since the first record"}
-LOSS_AXIS_LABELS = {
-    "all": "every point",
-    "robust": "ignore outliers (5th–95th percentile)",
-    "log": "log scale",
-}
+# short labels: a widget bound to the URL writes its label there (loss_axis=ignore+outliers)
+LOSS_AXIS_LABELS = {"all": "all points", "robust": "ignore outliers", "log": "log"}
+X_LABELS = {"step": "step", "wall": "wall time", "relative": "relative time"}
 LOG_TICKS = {"dtick": "D2", "tickformat": ".2~g", "exponentformat": "power"}
 
 

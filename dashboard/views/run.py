@@ -22,7 +22,7 @@ from dashboard.figures.prepare import RunPlot, class_iou, trajectory
 from dashboard.figures.run import (
     LOSS_AXIS_LABELS,
     PLOT_CONFIG,
-    X_TITLES,
+    X_LABELS,
     class_heatmap_figure,
     run_figure,
     trajectory_figure,
@@ -79,17 +79,24 @@ def main() -> None:
 
 def _axes() -> dict[str, object]:
     """The chart's axis choices (each bound to the URL), as ``run_figure`` keywords."""
-    x = st.radio(
-        "x-axis", list(X_TITLES), format_func=X_TITLES.get, key="x", bind="query-params",
-    )  # fmt: skip
+    x = st.radio("x-axis", list(X_LABELS.values()), key="x", bind="query-params")
     loss = st.radio(
-        "Loss axis", list(LOSS_AXIS_LABELS), format_func=LOSS_AXIS_LABELS.get,
-        key="loss_axis", bind="query-params",
-        help="Every point shows the start of training; the percentile fit zooms on the rest.",
+        "Loss axis", list(LOSS_AXIS_LABELS.values()), key="loss_axis", bind="query-params",
+        help="All points shows the start of training; ignore outliers fits the axis to the "
+        "5th–95th percentile of the loss.",
     )  # fmt: skip
     full = st.toggle("mIoU axis from 0 to 1", key="miou_full", bind="query-params")
     lr_log = st.toggle("Log-scale lr", key="lr_log", bind="query-params")
-    return {"loss_axis": loss or "all", "miou_full": full, "lr_log": lr_log, "x": x or "step"}
+    return {
+        "loss_axis": _key(LOSS_AXIS_LABELS, loss, "all"),
+        "miou_full": full,
+        "lr_log": lr_log,
+        "x": _key(X_LABELS, x, "step"),
+    }
+
+
+def _key(labels: Mapping[str, str], label: object, default: str) -> str:
+    return next((k for k, v in labels.items() if v == label), default)
 
 
 def _live_run(source: RunSource, weight: float, axes: dict[str, object]) -> None:
