@@ -166,7 +166,11 @@ def test_run_page_findings_trajectory_heatmap_export(logdir: Path) -> None:
     assert any("loss\\_nonfinite" in t and "critical" in t for t in texts)
     assert any(t.startswith("- **Check learning\\_rate:**") for t in texts)
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels[-2:] == ["Report (standalone HTML)", "Tidy table (CSV)"]
+    assert labels[-3:] == [
+        "Report (HTML, small: loads plotly.js from its CDN)",
+        "Report (standalone HTML, works offline, ~5 MB)",
+        "Tidy table (CSV)",
+    ]
     scalars = [k for k in keys if k and k.startswith(("train/", "val/")) and "&lt;" not in k]
     assert labels.count("CSV") == len(scalars)  # a data download per small chart
 

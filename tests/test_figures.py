@@ -371,6 +371,10 @@ def test_report_is_standalone_and_escaped(tmp_path: Path) -> None:
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<script>alert(1)</script>" not in page
     assert "Labels: check the class mapping" in page
+    small = report_html(
+        run.name, [run_figure(plot)], RunDiagnosis("stalled", (f,)), {}, offline=False
+    )
+    assert len(small) < 150_000 and 'src="https://cdn.plot.ly/' in small
 
 
 def test_csv_keeps_nan(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from dashboard.figures.all_metrics import class_figure, metric_figure, metric_gr
 from dashboard.figures.evidence import evidence_rows
 from dashboard.figures.export import report_html, table_csv
 from dashboard.figures.overview import fact_rows
-from dashboard.figures.prepare import RunPlot, class_iou, trajectory
+from dashboard.figures.prepare import RunPlot, class_iou, prepare_run, trajectory
 from dashboard.figures.run import (
     LOSS_AXIS_LABELS,
     PLOT_CONFIG,
@@ -276,9 +276,16 @@ def _export(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> None:
     run = state.run
     slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run.name)[:80] or "run"
     st.download_button(
-        "Report (standalone HTML)",
-        data=functools.partial(_report, state, diag, plot),
+        "Report (HTML, small: loads plotly.js from its CDN)",
+        data=functools.partial(_report, state, diag, plot, offline=False),
         file_name=f"{slug}-report.html",
+        mime="text/html",
+        key="export_html_small",
+    )
+    st.download_button(
+        "Report (standalone HTML, works offline, ~5 MB)",
+        data=functools.partial(_report, state, diag, plot),
+        file_name=f"{slug}-report-offline.html",
         mime="text/html",
         key="export_html",
     )
@@ -291,25 +298,35 @@ def _export(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> None:
     )
 
 
-def _report(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> str:
+REPORT_POINTS = 600  # per trace: the report stays a few hundred kB beside plotly.js
+REPORT_EVALS = 80  # heatmap columns
+
+
+def _report(state: RunState, diag: RunDiagnosis, plot: RunPlot, offline: bool = True) -> str:
+    """The standalone report: the page's figures, thinned further (a file to mail, not a tab)."""
     assert state.run is not None
     run = state.run
-    figs = [run_figure(plot, title=True, height=560)]
+    planned = cache.planned_steps(run)
+    weight = float(st.session_state.get("smoothing", 0.6))
+    small = prepare_run(
+        run.name, run.table, diag, cache.forecast(state), planned, weight, REPORT_POINTS
+    )
+    figs = [run_figure(small, title=True, height=560)]
     frame = trajectory(run.table)
     if not frame.empty:
         figs.append(trajectory_figure(frame, diag.status, run.name))
     wide = class_iou(run.table, run.meta)
     if not wide.empty:
-        figs.append(class_heatmap_figure(wide, run.name))
+        figs.append(class_heatmap_figure(wide, run.name, max_cols=REPORT_EVALS))
     facts = {
         "path": run.path,
         "format": run.format,
         "records": len(run.table),
         "last step": int(run.table["step"].max()) if len(run.table) else "—",
-        "planned steps": cache.planned_steps(run) or "—",
+        "planned steps": planned or "—",
         "best mIoU": f"{plot.best[1]:.4f} @ step {plot.best[0]}" if plot.best else "—",
     }
-    return report_html(run.name, figs, diag, facts)
+    return report_html(run.name, figs, diag, facts, offline=offline)
 
 
 main()
