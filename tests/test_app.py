@@ -148,31 +148,39 @@ def test_run_page_from_query_params(logdir: Path) -> None:
     assert any(t.startswith("loss: 160 of 160 points shown") for t in texts)
 
 
-def test_run_page_findings_trajectory_heatmap_export(logdir: Path) -> None:
+def _run_tab(tab: str, run: str = "diverging") -> AppTest:
     at = _app()
-    at.run()
-    at.query_params["run"] = "diverging"
+    at.query_params["run"] = run
+    at.query_params["tab"] = tab
     at.switch_page("views/run.py").run()
     assert not at.exception
+    return at
+
+
+def test_run_page_findings_trajectory_heatmap_export(logdir: Path) -> None:
+    at = _run_tab("Findings")
     names = _plot_names(at, "run_plot")
     assert "train loss: 65 non-finite" in names
-    assert _plot_names(at, "trajectory_plot") == ["eval"]
-    keys = {
-        json.loads(c.proto.spec)["layout"].get("title", {}).get("text")
-        for c in at.get("plotly_chart")
-    }
-    assert {"train/loss", "train/lr", "val/miou"} <= keys  # the All metrics tab: every scalar
+    assert len(at.get("plotly_chart")) == 1  # only the open tab is built
     texts = _texts(at)
     assert any("loss\\_nonfinite" in t and "critical" in t for t in texts)
     assert any(t.startswith("- **Check learning\\_rate:**") for t in texts)
+    at = _run_tab("Loss vs mIoU")
+    assert _plot_names(at, "trajectory_plot") == ["eval"]
+    at = _run_tab("All metrics")
+    charts = at.get("plotly_chart")
+    keys = {json.loads(c.proto.spec)["layout"].get("title", {}).get("text") for c in charts}
+    assert {"train/loss", "train/lr", "val/miou"} <= keys  # the All metrics tab: every scalar
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels[-3:] == [
+    scalars = [k for k in keys if k and k.startswith(("train/", "val/")) and "&lt;" not in k]
+    assert labels.count("CSV") == len(scalars)  # a data download per small chart
+    at = _run_tab("Export")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == [
         "Report (HTML, small: loads plotly.js from its CDN)",
         "Report (standalone HTML, works offline, ~5 MB)",
         "Tidy table (CSV)",
     ]
-    scalars = [k for k in keys if k and k.startswith(("train/", "val/")) and "&lt;" not in k]
-    assert labels.count("CSV") == len(scalars)  # a data download per small chart
 
 
 def test_unknown_run_in_url_falls_back_to_first(logdir: Path) -> None:
@@ -233,6 +241,7 @@ def test_run_page_shows_the_logged_config(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("SEGWATCH_LOGDIR", str(Path(APP).parent.parent / "sample_logs" / "mmseg0x"))
     at = _app()
     at.query_params["run"] = "pspnet_r50_uavid_overfit"
+    at.query_params["tab"] = "Run facts"
     at.switch_page("views/run.py").run()
     assert not at.exception
     facts = next(d.value for d in at.dataframe if "fact" in d.value.columns)

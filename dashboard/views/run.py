@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -125,43 +125,66 @@ def _show_run(state: RunState, source: RunSource, weight: float, axes: dict[str,
     fig = run_figure(plot, **axes)  # type: ignore[arg-type]
     st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="run_plot")
     st.caption(_points_caption(plot))
-    findings, every, traj, classes, facts_tab, export = st.tabs(
-        [
-            f"Findings ({len(diag.findings)})",
-            "All metrics",
-            "Loss vs mIoU",
-            "Per-class IoU",
-            "Run facts",
-            "Export",
-        ]
-    )
-    with findings:
-        _findings(diag, source)
-        show_bad_lines([state])
-    with every:
-        _all_metrics(run.table, run.meta)
-    with traj:
-        frame = trajectory(run.table)
-        if frame.empty:
-            st.info("Needs validation mIoU and training loss.")
-        else:
-            st.plotly_chart(
-                trajectory_figure(frame, diag.status, run.name),
-                width="stretch", config=PLOT_CONFIG, key="trajectory_plot",
-            )  # fmt: skip
-    with classes:
-        wide = class_iou(run.table, run.meta)
-        if wide.empty:
-            st.info("This run's logs hold no per-class IoU.")
-        else:
-            st.plotly_chart(
-                class_heatmap_figure(wide, run.name),
-                width="stretch", config=PLOT_CONFIG, key="class_plot",
-            )  # fmt: skip
-    with facts_tab:
-        _facts(cache.run_facts(source))
-    with export:
-        _export(state, diag, plot)
+    tabs = st.tabs(list(TABS), key="tab", on_change="rerun", bind="query-params")
+    for label, tab in zip(TABS, tabs, strict=True):
+        if tab.open:  # only the open tab is built and sent: a page of 13 charts took seconds
+            with tab:
+                TABS[label](state, source, diag, plot)
+
+
+def _findings_tab(state: RunState, source: RunSource, diag: RunDiagnosis, _p: RunPlot) -> None:
+    st.caption(f"{len(diag.findings)} finding(s)")
+    _findings(diag, source)
+    show_bad_lines([state])
+
+
+def _metrics_tab(state: RunState, _s: RunSource, _d: RunDiagnosis, _p: RunPlot) -> None:
+    assert state.run is not None
+    _all_metrics(state.run.table, state.run.meta)
+
+
+def _trajectory_tab(state: RunState, _s: RunSource, diag: RunDiagnosis, _p: RunPlot) -> None:
+    assert state.run is not None
+    frame = trajectory(state.run.table)
+    if frame.empty:
+        st.info("Needs validation mIoU and training loss.")
+        return
+    st.plotly_chart(
+        trajectory_figure(frame, diag.status, state.run.name),
+        width="stretch", config=PLOT_CONFIG, key="trajectory_plot",
+    )  # fmt: skip
+
+
+def _classes_tab(state: RunState, _s: RunSource, _d: RunDiagnosis, _p: RunPlot) -> None:
+    assert state.run is not None
+    wide = class_iou(state.run.table, state.run.meta)
+    if wide.empty:
+        st.info("This run's logs hold no per-class IoU.")
+        return
+    st.plotly_chart(
+        class_heatmap_figure(wide, state.run.name),
+        width="stretch", config=PLOT_CONFIG, key="class_plot",
+    )  # fmt: skip
+
+
+def _facts_tab(_st: RunState, source: RunSource, _d: RunDiagnosis, _p: RunPlot) -> None:
+    _facts(cache.run_facts(source))
+
+
+def _export_tab(state: RunState, _s: RunSource, diag: RunDiagnosis, plot: RunPlot) -> None:
+    _export(state, diag, plot)
+
+
+TabFn = Callable[[RunState, RunSource, RunDiagnosis, RunPlot], None]
+# labels are the URL's tab= values: keep them stable (no counts in them)
+TABS: dict[str, TabFn] = {
+    "Findings": _findings_tab,
+    "All metrics": _metrics_tab,
+    "Loss vs mIoU": _trajectory_tab,
+    "Per-class IoU": _classes_tab,
+    "Run facts": _facts_tab,
+    "Export": _export_tab,
+}
 
 
 def _all_metrics(table: pd.DataFrame, meta: Mapping[str, Any]) -> None:
