@@ -72,7 +72,7 @@ def test_overview_lists_runs_attention_first(logdir: Path) -> None:
     assert stalled_row["step"] == "8,000 / 16,000"
     assert stalled_row["top finding"].startswith("miou_plateau")
     assert frame["link"].tolist()[0] == "run?run=diverging"  # the name is a link to its run
-    links = [e.proto.label for e in at.get("page_link")]
+    links = [b.label for b in at.button]
     assert f"{md('🟡 stalled')} · {md('stalled')}" in links  # one compact line per run
     assert any(e.label.startswith("Suggested checks (") for e in at.expander)
     texts = _texts(at)
@@ -82,7 +82,7 @@ def test_overview_lists_runs_attention_first(logdir: Path) -> None:
 
 def test_run_names_are_shown_literally(logdir: Path) -> None:
     at = _app().run()
-    texts = _texts(at) + [e.proto.label for e in at.get("page_link")]
+    texts = _texts(at) + [b.label for b in at.button]
     assert f"{md('🟡 stalled')} · {md(XSS)}" in texts
     assert f"{md('🟡 stalled')} · {md(MD_LINK)}" in texts
     raw = [t for t in texts if re.search(r"(?<!\\)<img|(?<!\\)\]\(javascript", t)]

@@ -55,7 +55,7 @@ def metric_figure(
     t = thin(steps, values, n_out)
     name = f"{split}/{metric}"
     fig = go.Figure(
-        go.Scattergl(
+        go.Scatter(
             x=t.x,
             y=t.y,
             mode="lines+markers" if t.shown <= 60 else "lines",
@@ -83,7 +83,7 @@ def class_figure(
         ys.append(t.y)
         label = esc(metric[len(prefix) :])
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=t.x,
                 y=t.y,
                 mode="lines",

@@ -109,7 +109,7 @@ def compare_figure(
             col=1,
         )
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=s.x(s.loss.x, align),
                 y=s.loss.y,
                 name=name,

@@ -137,7 +137,7 @@ def _add_curve(
         kw["secondary_y"] = secondary
     hover = HOVER_LR if name == "lr" else HOVER
     fig.add_trace(
-        go.Scattergl(
+        go.Scatter(
             x=clock(c.raw.x),
             y=c.raw.y,
             name=f"{name} (raw)" if c.smooth is not None else name,
@@ -151,7 +151,7 @@ def _add_curve(
     )
     if c.smooth is not None:
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=clock(c.smooth.x),
                 y=c.smooth.y,
                 name=f"{name} (smoothed)",

@@ -123,13 +123,13 @@ def _attention_cards(frame: pd.DataFrame) -> None:
     st.subheader(f"Needs attention ({len(flagged)})")
     records = flagged.to_dict("records")
     for i, row in enumerate(records[:MAX_LINES]):
-        with st.container(key=f"attention-{i}", horizontal=True, vertical_alignment="center"):
-            st.page_link(
-                RUN_PAGE, label=f"{md(row['status'])} · {md(row['run'])}",
-                query_params={"run": str(row["run"])}, width="content",
-            )  # fmt: skip
+        with st.container(key=f"attention-{i}"):
+            name, finding = st.columns([3, 5], vertical_alignment="center", gap="small")
+            label = f"{md(row['status'])} · {md(row['run'])}"
+            if name.button(label, key=f"open-{i}", type="tertiary", help="Open this run"):
+                _open(str(row["run"]))
             if row["top finding"]:
-                st.caption(md(_short(str(row["top finding"]))))
+                finding.caption(md(_short(str(row["top finding"]))))
     if len(records) > MAX_LINES:
         st.caption(
             f"… and {len(records) - MAX_LINES} more: filter the table above by status to see them."

@@ -60,12 +60,7 @@ def main() -> None:
     by_name = {s.name: s for s in srcs}
     period = refresh_seconds()
     refuse_unknown_run(by_name)
-    asked = st.query_params.get("run")
-    if asked not in by_name and st.session_state.get("run") not in by_name:
-        # no default index: the URL keeps a widget's value only when it differs from the
-        # default, so the first run, picked here, is written as run=… too (a link names its run)
-        st.session_state["run"] = next(iter(by_name))
-    name = st.selectbox("Run", list(by_name), index=None, key="run", bind="query-params")
+    name = _pick_run(list(by_name))
     with st.sidebar:
         weight = st.slider(
             "Smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing", bind="query-params",
@@ -75,6 +70,22 @@ def main() -> None:
     if name is None:
         return
     st.fragment(run_every=period)(_live_run)(by_name[name], float(weight), axes)
+
+
+def _pick_run(names: list[str]) -> str | None:
+    """The run named in the URL (else the first), always written back as ``run=…``.
+
+    Not bound to the URL: a bound widget leaves its default value out of the address, so a
+    link to the first run would say only ``/run`` and later open another run.
+    """
+    asked = st.query_params.get("run")
+    if asked in names and st.session_state.get("_run_in_url") != asked:
+        st.session_state["run"] = asked  # the URL changed from outside: a link, Back
+    name = st.selectbox("Run", names, key="run")
+    st.session_state["_run_in_url"] = name
+    if name is not None and st.query_params.get("run") != name:
+        st.query_params["run"] = name
+    return name
 
 
 def _axes() -> dict[str, object]:
