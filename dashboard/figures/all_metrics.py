@@ -129,20 +129,23 @@ def _layout(fig: go.Figure, title: str, ys: np.ndarray) -> None:
         hoverlabel={"namelength": -1},
         xaxis={"title": {"text": None}},
         yaxis={"exponentformat": "e", "tickformat": "~g"},
-        updatemenus=[
-            _menu(buttons, 0.0),
-            _menu(outliers, 0.32),
-        ],
+        updatemenus=[_menu(buttons, 0.0, "left"), _menu(outliers, 1.0, "right")],
     )  # fmt: skip
+    finite = np.asarray(ys, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if len(finite) and finite.min() == finite.max():  # a constant: at its value, not at 0
+        v = float(finite[0])
+        pad = abs(v) * 0.5 or 1.0
+        fig.update_yaxes(range=[v - pad, v + pad])
 
 
-def _menu(buttons: list[dict[str, object]], x: float) -> dict[str, object]:
+def _menu(buttons: list[dict[str, object]], x: float, anchor: str) -> dict[str, object]:
     return {
         "type": "buttons",
         "direction": "right",
         "buttons": buttons,
         "x": x,
-        "xanchor": "left",
+        "xanchor": anchor,
         "y": 1.0,
         "yanchor": "bottom",
         "pad": {"t": 2, "b": 2},

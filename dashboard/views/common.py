@@ -83,7 +83,7 @@ def live_marker(state: RunState, status: str, last: int | None, planned: int | N
         return f"finished{at} · last update {age}"
     if status == "stopped" or planned:
         return f"stopped{at}{of} · last update {age}"
-    return f"not written for {age}{at} (no planned length in the log)"
+    return f"last update {age}{at} (no planned length in the log to say whether it finished)"
 
 
 def refresh_seconds() -> float | None:
