@@ -71,16 +71,20 @@ def test_overview_lists_runs_attention_first(logdir: Path) -> None:
     stalled_row = frame[frame["run"] == "stalled"].iloc[0]
     assert stalled_row["step"] == "8,000 / 16,000"
     assert stalled_row["top finding"].startswith("miou_plateau")
+    assert frame["link"].tolist()[0] == "run?run=diverging"  # the name is a link to its run
+    links = [b.label for b in at.button]
+    assert f"{md('🟡 stalled')} · {md('stalled')}" in links  # one compact line per run
+    assert any(e.label.startswith("Suggested checks (") for e in at.expander)
     texts = _texts(at)
-    assert f"**🟡 stalled** · {md('stalled')}" in texts
-    assert any(t.startswith("- **Suggested check — ") for t in texts)
+    assert any(t.startswith("- **") for t in texts)
+    assert sum(t.startswith("- **augmentation") for t in texts) <= 1  # advice once, not per run
 
 
 def test_run_names_are_shown_literally(logdir: Path) -> None:
     at = _app().run()
-    texts = _texts(at)
-    assert f"**🟡 stalled** · {md(XSS)}" in texts
-    assert f"**🟡 stalled** · {md(MD_LINK)}" in texts
+    texts = _texts(at) + [b.label for b in at.button]
+    assert f"{md('🟡 stalled')} · {md(XSS)}" in texts
+    assert f"{md('🟡 stalled')} · {md(MD_LINK)}" in texts
     raw = [t for t in texts if re.search(r"(?<!\\)<img|(?<!\\)\]\(javascript", t)]
     assert not raw  # never raw in Markdown
     assert md(MD_LINK) == r"\[x\]\(javascript\:alert\(1\)\)"
@@ -136,28 +140,47 @@ def test_run_page_from_query_params(logdir: Path) -> None:
     assert {"train loss (raw)", "train loss (smoothed)", "val mIoU", "lr"} <= set(names)
     assert "best checkpoint: 0.5388 @ 5000" in names
     texts = _texts(at)
-    assert "**🟡 stalled** · ● live · updated 0 s ago" in texts[:3] or any(
-        t.startswith("**🟡 stalled** · ● live") for t in texts
+    # worded from the run's facts: still being written, how far, of what plan
+    assert any(
+        t.startswith("**🟡 stalled** · ● still writing · step 8\\,000 of 16\\,000") for t in texts
     )
     assert any("miou\\_plateau" in t for t in texts)
     assert any(t.startswith("loss: 160 of 160 points shown") for t in texts)
 
 
-def test_run_page_findings_trajectory_heatmap_export(logdir: Path) -> None:
+def _run_tab(tab: str, run: str = "diverging") -> AppTest:
     at = _app()
-    at.run()
-    at.query_params["run"] = "diverging"
+    at.query_params["run"] = run
+    at.query_params["tab"] = tab
     at.switch_page("views/run.py").run()
     assert not at.exception
+    return at
+
+
+def test_run_page_findings_trajectory_heatmap_export(logdir: Path) -> None:
+    at = _run_tab("Findings")
     names = _plot_names(at, "run_plot")
     assert "train loss: 65 non-finite" in names
-    assert _plot_names(at, "trajectory_plot") == ["eval"]
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 1  # only the open tab is built
     texts = _texts(at)
     assert any("loss\\_nonfinite" in t and "critical" in t for t in texts)
     assert any(t.startswith("- **Check learning\\_rate:**") for t in texts)
+    at = _run_tab("Loss vs mIoU")
+    assert _plot_names(at, "trajectory_plot") == ["eval"]
+    at = _run_tab("All metrics")
+    charts = at.get("plotly_chart")
+    keys = {json.loads(c.proto.spec)["layout"].get("title", {}).get("text") for c in charts}
+    assert {"train/loss", "train/lr", "val/miou"} <= keys  # the All metrics tab: every scalar
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Report (standalone HTML)", "Tidy table (CSV)"]
+    scalars = [k for k in keys if k and k.startswith(("train/", "val/")) and "&lt;" not in k]
+    assert labels.count("CSV") == len(scalars)  # a data download per small chart
+    at = _run_tab("Export")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == [
+        "Report (HTML, small: loads plotly.js from its CDN)",
+        "Report (standalone HTML, works offline, ~5 MB)",
+        "Tidy table (CSV)",
+    ]
 
 
 def test_unknown_run_in_url_falls_back_to_first(logdir: Path) -> None:
@@ -179,12 +202,29 @@ def test_compare_page(logdir: Path) -> None:
     assert at.multiselect(key="runs").value == ["stalled", "diverging"]
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["xaxis2"]["title"]["text"] == "fraction of planned iterations"
-    changed = at.dataframe[0].value  # what changed between the first two runs
-    assert changed["what"].tolist()[:2] == ["best mIoU", "reached at step"]
-    assert changed["A"].iloc[0] == "0.5388" and changed["B"].iloc[0] == "0.4656"
-    table = at.dataframe[1].value
+    table = at.dataframe[0].value
     assert table["run"].tolist() == ["stalled", "diverging"]
     assert table["best mIoU"].tolist() == [0.5388, 0.4656]
+    assert "None" not in table.astype(str).to_numpy()
+    colors = {t["name"]: t["line"]["color"] for t in spec["data"]}
+    at.multiselect(key="runs").set_value(["diverging", "healthy"]).run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["data"][0]["name"] == "diverging"
+    assert spec["data"][0]["line"]["color"] == colors["diverging"]  # a run keeps its colour
+
+
+def test_compare_by_regex_log_loss_and_time(logdir: Path) -> None:
+    at = _app()
+    at.switch_page("views/compare.py")
+    at.query_params["q"] = "^(stall|diverg)"
+    at.query_params["loss_axis"] = "log"
+    at.query_params["align"] = "time"
+    at.run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {t["name"] for t in spec["data"]} == {"stalled", "diverging"}
+    assert spec["layout"]["yaxis2"]["type"] == "log"
+    assert spec["layout"]["xaxis2"]["title"]["text"] == "hours since the run's first record"
 
 
 def test_missing_and_empty_logdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -201,6 +241,7 @@ def test_run_page_shows_the_logged_config(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("SEGWATCH_LOGDIR", str(Path(APP).parent.parent / "sample_logs" / "mmseg0x"))
     at = _app()
     at.query_params["run"] = "pspnet_r50_uavid_overfit"
+    at.query_params["tab"] = "Run facts"
     at.switch_page("views/run.py").run()
     assert not at.exception
     facts = next(d.value for d in at.dataframe if "fact" in d.value.columns)

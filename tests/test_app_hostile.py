@@ -37,10 +37,11 @@ def logdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     st.cache_resource.clear()
 
 
-def _run_page(name: str) -> AppTest:
+def _run_page(name: str, tab: str = "Findings") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     at.query_params["run"] = name
+    at.query_params["tab"] = tab
     return at.switch_page("views/run.py").run()
 
 
@@ -54,14 +55,15 @@ def test_runs_page_lists_every_run(logdir: Path) -> None:
     ("name", "why"), [("doubling", "config too large"), ("nesting", "config too deep")]
 )
 def test_run_page_says_why_facts_are_missing(logdir: Path, name: str, why: str) -> None:
-    at = _run_page(name)
+    at = _run_page(name, "Run facts")
     assert not at.exception
     assert any(why in w.value for w in at.warning)
 
 
 def test_integer_beyond_int64_does_not_break_the_run_page(logdir: Path) -> None:
-    at = _run_page("bigint")
-    assert not at.exception and not at.error
+    for tab in ("Findings", "All metrics", "Run facts"):
+        at = _run_page("bigint", tab)
+        assert not at.exception and not at.error
 
 
 def test_compare_shows_why_a_config_was_not_compared(logdir: Path) -> None:
@@ -111,7 +113,8 @@ def test_a_run_that_fails_to_compare_costs_only_its_curves(
     at.switch_page("views/compare.py").run()
     assert not at.exception
     assert any("doubling" in e.value and "MemoryError" in e.value for e in at.error)
-    assert at.dataframe[-1].value["run"].tolist() == ["good", "bigint"]
+    table = next(d.value for d in at.dataframe if "run" in d.value.columns)
+    assert table["run"].tolist() == ["good", "bigint"]
 
 
 def test_run_page_shows_a_message_not_a_traceback(

@@ -133,16 +133,16 @@ def test_overview_then_run(server: tuple[str, Path], browser) -> None:  # type: 
     dialogs: list[str] = []
     page = _page(browser, dialogs)
     page.goto(url)
-    card = page.get_by_text("stalled · stalled")
-    card.wait_for(timeout=30_000)
-    assert page.get_by_text("Suggested check — ").first.is_visible()
-    assert page.get_by_text("miou_plateau: Validation mIoU").first.is_visible()
-    assert page.get_by_text(f"stalled · {XSS}").is_visible()  # literal, inert
+    page.get_by_text("Needs attention (").wait_for(timeout=30_000)
+    link = page.get_by_role("button", name="🟡 stalled · stalled", exact=True)
+    link.wait_for(timeout=30_000)
+    lines = page.locator("[class*='st-key-attention-']")
+    assert lines.get_by_text("miou_plateau: Validation mIoU").first.is_visible()
+    assert lines.get_by_text(f"🟡 stalled · {XSS}").first.is_visible()  # literal, inert
     shot = _shot(page, "overview")
     if os.environ.get("SEGWATCH_SCREENSHOT"):
         shutil.copy(shot, REPO / "dashboard" / "screenshot.png")
-    cards = page.locator("[class*='st-key-attention-']").filter(has=card)
-    cards.get_by_role("button", name="Open").click()
+    link.click()
     page.wait_for_url("**/run?run=stalled", timeout=30_000)
     names = _trace_names(page, "val mIoU")
     assert {"train loss (raw)", "train loss (smoothed)", "val mIoU", "lr"} <= set(names)
@@ -155,12 +155,89 @@ def test_overview_then_run(server: tuple[str, Path], browser) -> None:  # type: 
     page.close()
 
 
+def _boxes(page, selector: str) -> list[dict[str, float]]:  # type: ignore[no-untyped-def]
+    """Bounding boxes of the elements matching ``selector`` in the first plotly chart."""
+    js = (
+        "(sel) => [...document.querySelector('.js-plotly-plot').querySelectorAll(sel)]"
+        ".map(e => { const r = e.getBoundingClientRect();"
+        " return {x: r.x, y: r.y, w: r.width, h: r.height}; }).filter(r => r.w > 0)"
+    )
+    boxes: list[dict[str, float]] = page.evaluate(js, selector)
+    return boxes
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["w"]
+        and b["x"] < a["x"] + a["w"]
+        and a["y"] < b["y"] + b["h"]
+        and b["y"] < a["y"] + a["h"]
+    )
+
+
+def test_run_chart_title_legend_and_labels_never_overlap(  # type: ignore[no-untyped-def]
+    server: tuple[str, Path], browser, tmp_path: Path
+) -> None:
+    """Issue 16, item 1: on the page and in the exported report."""
+    from dashboard.figures.export import report_html
+    from dashboard.figures.prepare import prepare_run
+    from dashboard.figures.run import run_figure
+    from metrics.diagnosis import Finding, RunDiagnosis, diagnose
+    from metrics.runs import discover_runs, load_run
+
+    url, logdir = server
+    page = _page(browser, [])
+    page.goto(url + "/run?run=diverging")
+    _trace_names(page, "val mIoU")
+    (legend,) = _boxes(page, ".legend")
+    for title in _boxes(page, ".gtitle"):
+        assert not _overlap(title, legend)
+    (source,) = [s for s in discover_runs(str(logdir)) if s.name == "stalled"]
+    run = load_run(source)
+    near = (
+        Finding("miou_plateau", "warning", "", {}, (), (6000, 8000)),
+        Finding("lr_exhausted", "info", "", {}, (), (6200, 8000)),
+        Finding("dead_class", "warning", "", {}, (), (6400, 8000)),
+    )
+    diag = RunDiagnosis(diagnose(run).status, near)
+    plot = prepare_run(run.name, run.table, diag, None, None, 0.6)
+    report = tmp_path / "report.html"
+    report.write_text(report_html(run.name, [run_figure(plot, title=True)], diag, {}))
+    page.goto(report.as_uri())
+    page.wait_for_selector(".js-plotly-plot .legend", timeout=30_000)
+    (title,) = _boxes(page, ".gtitle")
+    (legend,) = _boxes(page, ".legend")
+    assert not _overlap(title, legend)
+    labels = _boxes(page, ".annotation")
+    assert len(labels) == 3
+    assert not any(_overlap(a, b) for i, a in enumerate(labels) for b in labels[i + 1 :])
+    _shot(page, "report")
+    page.close()
+
+
+def test_links_name_their_run_and_view(server: tuple[str, Path], browser) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16, item 6: /run without a run opens the first one and says so in the address."""
+    url, _ = server
+    page = _page(browser, [])
+    page.goto(url + "/run")
+    _trace_names(page, "val mIoU")
+    page.wait_for_url("**/run?*run=*", timeout=15_000)
+    first = page.url
+    page.goto(first)
+    _trace_names(page, "val mIoU")
+    assert page.url == first  # a shared link opens the same run
+    page.get_by_role("tab", name="All metrics").click()
+    page.wait_for_url("**tab=All*", timeout=15_000)
+    page.get_by_text("train/loss").first.wait_for(timeout=30_000)
+    page.close()
+
+
 def test_live_run_shows_new_steps(server: tuple[str, Path], browser) -> None:  # type: ignore[no-untyped-def]
     url, logdir = server
     page = _page(browser, [])
     page.goto(url + "/run?run=growing")
     page.get_by_text("4,800 / 20,000").wait_for(timeout=30_000)
-    assert page.get_by_text("● live · updated").first.is_visible()
+    assert page.get_by_text("● still writing · step 4,800 of 20,000").first.is_visible()
     log = next((logdir / "growing").glob("*.log.json"))
     with open(log, "a", encoding="utf-8") as fh:
         fh.write("\n".join(GROWING[100:160]) + "\n")
@@ -176,6 +253,7 @@ def test_overview_address_opens_the_runs_page(server: tuple[str, Path], browser)
     url, _ = server
     page = _page(browser, [])
     page.goto(url + "/overview")
-    page.get_by_text("stalled · stalled").wait_for(timeout=30_000)
+    page.get_by_role("button", name="🟡 stalled · stalled", exact=True).wait_for(timeout=30_000)
+    assert page.locator("[data-testid=stDataFrame]").first.is_visible()  # the runs table
     assert page.get_by_text("Page not found").count() == 0
     page.close()

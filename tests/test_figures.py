@@ -213,13 +213,73 @@ def test_run_figure_shades_finding_ranges(runs_dir: Path) -> None:
     assert any(a["text"] == "miou_plateau" for a in d["layout"]["annotations"])
 
 
-def test_run_figure_loss_axis_ignores_outliers_by_default(runs_dir: Path) -> None:
+def test_run_figure_loss_axis_shows_every_point_by_default(runs_dir: Path) -> None:
     _, plot = _plot(runs_dir, "diverging")
     assert plot.loss is not None and plot.loss.bounds is not None
-    d = run_figure(plot).to_dict()
+    assert "range" not in run_figure(plot).to_dict()["layout"]["yaxis"]  # start of training kept
+    d = run_figure(plot, loss_axis="robust").to_dict()
     assert d["layout"]["yaxis"]["range"] == list(plot.loss.bounds)
-    assert "range" not in run_figure(plot, fit_outliers=True).to_dict()["layout"]["yaxis"]
-    assert run_figure(plot, log_loss=True).to_dict()["layout"]["yaxis"]["type"] == "log"
+    log = run_figure(plot, loss_axis="log").to_dict()["layout"]["yaxis"]
+    # full labels on every log tick (0.2, 0.5, 1, 2 …), never bare minor digits "9 8 … 3 2"
+    assert log["type"] == "log" and log["dtick"] == "D2" and log["tickformat"] == ".2~g"
+
+
+def test_run_figure_title_never_shares_the_legend_space(runs_dir: Path) -> None:
+    _, plot = _plot(runs_dir, "stalled")
+    page = run_figure(plot).to_dict()["layout"]
+    assert "title" not in page or not page["title"].get("text")  # the page header names the run
+    report = run_figure(plot, title=True).to_dict()["layout"]
+    assert report["title"]["text"] == "stalled"
+    legend = report["legend"]
+    assert legend["yanchor"] == "top" and legend["y"] < 0  # beneath the plot, title above it
+
+
+def test_run_figure_miou_axis_fits_the_data_or_spans_0_to_1(runs_dir: Path) -> None:
+    _, plot = _plot(runs_dir, "stalled")
+    assert plot.miou is not None
+    lo, hi = run_figure(plot).to_dict()["layout"]["yaxis2"]["range"]
+    ys = plot.miou.raw.y
+    assert lo > 0.0 and lo < ys.min() and hi > ys.max() and hi - lo < 1.5 * (ys.max() - ys.min())
+    assert run_figure(plot, miou_full=True).to_dict()["layout"]["yaxis2"]["range"] == [0, 1]
+
+
+def test_run_figure_constant_lr_sits_mid_axis_and_can_be_log(tmp_path: Path) -> None:
+    steps = np.arange(1, 101, dtype=np.int64)
+    table = pd.concat(
+        [
+            pd.DataFrame({"run": "r", "step": steps, "split": "train", "metric": m,
+                          "value": v, "wall_time": 1000.0 + steps * 2.0})
+            for m, v in (("loss", 1.0 / steps), ("lr", np.full(100, 0.01)))
+        ]
+    )  # fmt: skip
+    plot = prepare_run("r", table, RunDiagnosis("no_eval", ()), None, None, 0.6)
+    lo, hi = run_figure(plot).to_dict()["layout"]["yaxis3"]["range"]
+    assert 0 < lo < 0.01 < hi and (lo + hi) / 2 == pytest.approx(0.01)
+    assert run_figure(plot, lr_log=True).to_dict()["layout"]["yaxis3"]["type"] == "log"
+    hovers = {t["name"]: t.get("hovertemplate") for t in run_figure(plot).to_dict()["data"]}
+    assert hovers["train loss (smoothed)"] == "%{y:.4f}"
+    assert run_figure(plot).to_dict()["layout"]["hoverlabel"]["namelength"] == -1
+
+
+def test_run_figure_x_axis_by_wall_or_relative_time(tmp_path: Path) -> None:
+    steps = np.arange(0, 7200, 10, dtype=np.int64)
+    table = pd.DataFrame({"run": "r", "step": steps, "split": "train", "metric": "loss",
+                          "value": 1.0 + 0 * steps, "wall_time": 1.7e9 + steps * 1.0})  # fmt: skip
+    plot = prepare_run("r", table, RunDiagnosis("no_eval", ()), None, None, 0.0)
+    rel = run_figure(plot, x="relative").to_dict()
+    x = arr(rel["data"][0]["x"])
+    assert x[0] == 0 and x[-1] == pytest.approx(7190 / 3600)
+    assert rel["layout"]["xaxis2"]["title"]["text"] == "hours since the first record"
+    wall = run_figure(plot, x="wall").to_dict()
+    assert str(wall["data"][0]["x"][0]).startswith("2023-11-14T22:13:20")
+
+
+def test_finding_labels_never_share_a_row_when_they_would_overlap() -> None:
+    from dashboard.figures.run import label_rows
+
+    # three labels 10 chars wide at 1 unit/char: 0 and 5 overlap, 30 fits back on row 0
+    assert label_rows([(0, 50), (5, 9), (30, 40)], 10, 1.0) == [0, 1, 0]
+    assert label_rows([(0, 1), (2, 3), (4, 5)], 10, 1.0) == [0, 1, 2]
 
 
 def test_run_figure_forecast_with_band(runs_dir: Path) -> None:
@@ -238,7 +298,7 @@ def test_run_figure_forecast_with_band(runs_dir: Path) -> None:
 def test_log_strings_are_escaped_for_plotly(tmp_path: Path) -> None:
     write_stalled(tmp_path, XSS)
     run, plot = _plot(tmp_path, XSS)
-    d = run_figure(plot).to_dict()
+    d = run_figure(plot, title=True).to_dict()
     assert d["layout"]["title"]["text"] == "&lt;img src=x onerror=alert(1)&gt;"
     wide = class_iou(run.table, run.meta).rename(index={"road": "<b>road</b>"})
     h = class_heatmap_figure(wide, XSS).to_dict()
@@ -311,6 +371,10 @@ def test_report_is_standalone_and_escaped(tmp_path: Path) -> None:
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<script>alert(1)</script>" not in page
     assert "Labels: check the class mapping" in page
+    small = report_html(
+        run.name, [run_figure(plot)], RunDiagnosis("stalled", (f,)), {}, offline=False
+    )
+    assert len(small) < 150_000 and 'src="https://cdn.plot.ly/' in small
 
 
 def test_csv_keeps_nan(tmp_path: Path) -> None:
@@ -340,6 +404,26 @@ def test_overview_sorts_attention_first_and_filters(runs_dir: Path) -> None:
     assert frame.loc[1, "top finding"].startswith("miou_plateau: ")
     assert filter_frame(frame, "STALL")["run"].tolist() == ["stalled"]
     assert filter_frame(frame, "", ["ok", "diverging"])["run"].tolist() == ["diverging", "fresh"]
+    assert filter_frame(frame, "^(fre|div)")["run"].tolist() == ["diverging", "fresh"]  # regex
+    assert filter_frame(frame, "stall(")["run"].tolist() == []  # bad regex: plain text
+    assert frame["link"].tolist()[0] == "run?run=diverging"
+
+
+def test_overview_order_does_not_follow_the_last_update() -> None:
+    rows = [
+        {"rank": 8, "run": name, "age_s": age, "status": "🟢 ok"}
+        for name, age in (("b", 1.0), ("a", 9.0), ("c", 5.0))
+    ]
+    assert overview_frame(rows)["run"].tolist() == ["a", "b", "c"]
+    rows[1]["age_s"] = 0.0  # "a" writes a line: nothing moves
+    assert overview_frame(rows)["run"].tolist() == ["a", "b", "c"]
+    assert overview_frame([{"rank": 0, "run": "x/é y"}])["link"][0] == "run?run=x/%C3%A9%20y"
+
+
+def test_advice_listed_once() -> None:
+    from dashboard.figures.overview import advice_once
+
+    assert advice_once([("lr", "aug"), ("aug",), ("data", "lr")]) == ["lr", "aug", "data"]
 
 
 def test_age_text() -> None:
@@ -391,3 +475,81 @@ def test_live_run_reports_errors_and_keeps_last_table(tmp_path: Path, monkeypatc
     assert bad.error is not None and "Permission denied" in bad.error
     assert bad.run is good.run
     assert math.isfinite(bad.polled_in_s)
+
+
+# --- run page helpers: evidence, all metrics, class order ---------------------------------------
+
+
+def test_evidence_reads_like_the_sentence() -> None:
+    from dashboard.figures.evidence import evidence_rows
+
+    rows = evidence_rows(
+        {"gain": 0.00009999999999998899, "noise": 0.004987, "threshold": 0.0141,
+         "window_steps": [6000, 8000], "best_step": 4000, "silent_seconds": 7200.0}
+    )  # fmt: skip
+    got = {r["evidence"]: r["value"] for r in rows}
+    assert got["mIoU gain over the window"] == "0.0001"
+    assert got["eval-to-eval noise (±)"] == "0.0050"  # the sentence prints ±0.0050
+    assert got["window (steps)"] == "6,000–8,000" and got["best at step"] == "4,000"
+    assert got["seconds without a new line"] == "7,200"
+
+
+def test_all_metrics_groups_every_logged_scalar_and_folds_classes(runs_dir: Path) -> None:
+    from dashboard.figures.all_metrics import class_figure, metric_figure, metric_groups
+
+    run = _run(runs_dir, "stalled")
+    groups = {g.split: g for g in metric_groups(run.table)}
+    assert next(iter(groups)) == "train" and "loss" in groups["train"].scalars
+    assert "miou" in groups["val"].scalars and groups["val"].per_class == ("iou/",)
+    assert not any(m.startswith("iou/") for m in groups["val"].scalars)
+    d = metric_figure(run.table, "val", "miou").to_dict()
+    assert len(arr(d["data"][0]["y"])) == 16
+    labels = [b["label"] for m in d["layout"]["updatemenus"] for b in m["buttons"]]
+    assert labels == ["linear", "log", "all points", "ignore outliers"]
+    c = class_figure(run.table, "val", "iou/").to_dict()
+    assert len(c["data"]) == 7
+
+
+def test_class_ids_sort_as_numbers() -> None:
+    rows = [
+        {"run": "r", "step": 1, "split": "val", "metric": f"iou/{c}", "value": 0.5,
+         "wall_time": np.nan}
+        for c in ("1", "10", "11", "2", "bg")
+    ]  # fmt: skip
+    wide = class_iou(pd.DataFrame(rows))
+    assert list(wide.index) == ["1", "2", "10", "11", "bg"]
+
+
+# --- compare: what changed, colours, loss axis -------------------------------------------------
+
+
+def test_what_changed_across_all_runs_sets_single_run_keys_apart() -> None:
+    from dashboard.figures.changes import what_changed
+
+    shared, single = what_changed(
+        {
+            "a": {"optimizer": {"lr": 0.01, "type": "SGD"}, "mmseg_only": 1, "iters": 8000},
+            "b": {"optimizer": {"lr": 0.02, "type": "SGD"}, "iters": 8000},
+            "c": {"optimizer": {"lr": 0.01, "type": "SGD"}, "iters": 16000, "pad": None},
+        }
+    )
+    assert shared["key"].tolist() == ["iters", "optimizer.lr"]
+    assert shared.set_index("key").loc["optimizer.lr"].tolist() == ["0.01", "0.02", "0.01"]
+    assert single["key"].tolist() == ["mmseg_only", "pad"]
+    assert single.set_index("key").loc["mmseg_only"].tolist() == ["1", "—", "—"]
+    assert single.set_index("key").loc["pad"].tolist() == ["—", "—", "null"]  # never "None"
+
+
+def test_compare_loss_axis_ignores_a_diverged_run(runs_dir: Path) -> None:
+    from dashboard.figures.compare import run_colors
+
+    a, b = _run(runs_dir, "stalled"), _run(runs_dir, "diverging")
+    sa, sb = compare_series(a.name, a.table, 8000, 0.6), compare_series(b.name, b.table, None, 0.6)
+    _lo, hi = compare_figure([sa, sb], loss_axis="robust").to_dict()["layout"]["yaxis2"]["range"]
+    assert hi < float(np.nanmax(sb.loss.y))  # the blow-up no longer sets the scale
+    assert compare_figure([sa, sb], loss_axis="log").to_dict()["layout"]["yaxis2"]["type"] == "log"
+    colors = run_colors(["diverging", "healthy", "stalled"])
+    one = compare_figure([sa], colors=colors).to_dict()["data"][0]["line"]["color"]
+    both = compare_figure([sb, sa], colors=colors).to_dict()["data"][2]["line"]["color"]
+    assert one == both == colors["stalled"]
+    assert compare_table([(a.name, a.table, None)])["planned"].tolist() == ["not logged"]

@@ -76,6 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
         "--browser.gatherUsageStats=false",
         # a traceback (with server paths) never reaches the browser; pages show typed messages
         "--client.showErrorDetails=none",
+        "--client.toolbarMode=minimal",  # no "Deploy" button: this is a local monitor
         *[f"--server.allowedHosts={name}" for name in allowed_hosts(args.host, args.allow_host)],
         "--",
         "--logdir",

@@ -5,8 +5,7 @@ Pure: prepared per-run series in, plotly figure or DataFrame out.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,13 +16,24 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from dashboard.figures.downsample import MAX_POINTS, Thinned, thin
-from dashboard.figures.prepare import best_point, metric_series
-from dashboard.figures.run import esc
-from metrics.runs.diff import RunDiff
+from dashboard.figures.prepare import Floats, best_point, metric_series, robust_bounds, step_clock
+from dashboard.figures.run import LOG_TICKS, esc
 from metrics.schema import LOSS, MIOU
 from metrics.stats.smoothing import ema
 
-Align = Literal["step", "fraction"]
+Align = Literal["step", "fraction", "time"]
+X_TITLES = {
+    "step": "step",
+    "fraction": "fraction of planned iterations",
+    "time": "hours since the run's first record",
+}
+HOVER = "%{y:.4f}"
+
+
+def run_colors(names: Sequence[str]) -> dict[str, str]:
+    """A colour per run from its place among all runs: the same on every chart and selection."""
+    palette = qualitative.Plotly + qualitative.D3[1:] + qualitative.Dark24
+    return {n: palette[i % len(palette)] for i, n in enumerate(names)}
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,16 @@ class CompareSeries:
     loss: Thinned
     scale: float  # the step that maps to 1.0 when aligning by fraction
     planned: bool  # whether ``scale`` is the planned length (else the last logged step)
+    clock: tuple[Floats, Floats] | None = None  # (step, wall time) for aligning by time
+
+    def x(self, steps: Floats, align: Align) -> Floats:
+        """Steps as the chosen x: the step, the fraction of the plan, or hours since start."""
+        if align == "fraction":
+            return steps / self.scale
+        if align == "time" and self.clock is not None:
+            known, wall = self.clock
+            return (np.interp(steps, known, wall) - wall[0]) / 3600.0
+        return steps
 
 
 def compare_series(
@@ -50,53 +70,73 @@ def compare_series(
     smooth = ema(lv, weight) if len(lv) and weight > 0 else lv
     last = float(table["step"].max()) if len(table) else 1.0
     scale = float(planned) if planned else max(last, 1.0)
-    return CompareSeries(run, thin(ms, mv, n_out), thin(ls, smooth, n_out), scale, bool(planned))
+    return CompareSeries(
+        run, thin(ms, mv, n_out), thin(ls, smooth, n_out), scale, bool(planned), step_clock(table)
+    )
 
 
-def compare_figure(series: Sequence[CompareSeries], align: Align = "step") -> go.Figure:
-    """Overlay runs: x is the step, or the fraction of each run's planned iterations."""
+def compare_figure(
+    series: Sequence[CompareSeries],
+    align: Align = "step",
+    *,
+    colors: Mapping[str, str] | None = None,
+    loss_axis: str = "all",
+) -> go.Figure:
+    """Overlay runs: x is the step, the fraction of each run's plan, or hours since its start.
+
+    ``loss_axis``: "all" (every point), "robust" (5th–95th percentile of all runs: a diverged
+    run no longer flattens the others) or "log".
+    """
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4], vertical_spacing=0.05
     )
-    palette = qualitative.Plotly
-    for i, s in enumerate(series):
-        color = palette[i % len(palette)]
-        div = s.scale if align == "fraction" else 1.0
+    colors = colors or run_colors([s.run for s in series])
+    for s in series:
+        color = colors.get(s.run, "#444")
         name = esc(s.run)
         fig.add_trace(
             go.Scatter(
-                x=s.miou.x / div,
+                x=s.x(s.miou.x, align),
                 y=s.miou.y,
                 name=name,
                 legendgroup=name,
                 mode="lines+markers",
                 marker={"size": 4},
                 line={"color": color},
+                hovertemplate=HOVER,
             ),
             row=1,
             col=1,
         )
         fig.add_trace(
-            go.Scattergl(
-                x=s.loss.x / div,
+            go.Scatter(
+                x=s.x(s.loss.x, align),
                 y=s.loss.y,
                 name=name,
                 legendgroup=name,
                 showlegend=False,
                 mode="lines",
                 line={"color": color, "width": 1.5},
+                hovertemplate=HOVER,
             ),
             row=2,
             col=1,
         )
-    xlabel = "step" if align == "step" else "fraction of planned iterations"
-    fig.update_xaxes(title_text=xlabel, row=2, col=1)
-    fig.update_yaxes(title_text="val mIoU", row=1, col=1)
-    fig.update_yaxes(title_text="train loss (smoothed)", row=2, col=1)
+    fig.update_xaxes(title_text=X_TITLES[align], row=2, col=1)
+    fig.update_yaxes(title_text="val mIoU", tickformat=".3~f", row=1, col=1)
+    loss: dict[str, object] = {"title_text": "train loss (smoothed)"}
+    every = np.concatenate([s.loss.y for s in series]) if series else np.empty(0)
+    if loss_axis == "log":
+        loss.update(type="log", **LOG_TICKS)
+    elif loss_axis == "robust" and (bounds := robust_bounds(every)) is not None:
+        loss["range"] = list(bounds)
+    fig.update_yaxes(row=2, col=1, **loss)
     fig.update_layout(
         height=640,
         hovermode="x unified",
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        hoverlabel={"namelength": -1},
+        legend={"orientation": "h", "y": -0.1, "yanchor": "top", "x": 0},
+        margin={"t": 30, "b": 100},
         uirevision="compare-" + align,
     )
     return fig
@@ -121,24 +161,8 @@ def compare_table(runs: Sequence[tuple[str, pd.DataFrame, int | None]]) -> pd.Da
                 "min train loss": float(fin_l.min()) if len(fin_l) else None,
                 "final train loss": float(fin_l[-1]) if len(fin_l) else None,
                 "last step": last,
-                "planned": planned,
+                "planned": f"{planned:,}" if planned else "not logged",
                 "evals": len(fin_m),
             }
         )
     return pd.DataFrame(rows)
-
-
-def diff_rows(diff: RunDiff) -> list[dict[str, str]]:
-    """The result lines, then one line per changed config key (values as text)."""
-
-    def text(v: object) -> str:
-        if isinstance(v, float):
-            return f"{v:.4g}"
-        return v if isinstance(v, str) else json.dumps(v, default=str)
-
-    rows = [
-        {"what": "best mIoU", "A": text(diff.a.best_miou), "B": text(diff.b.best_miou)},
-        {"what": "reached at step", "A": text(diff.a.best_step), "B": text(diff.b.best_step)},
-    ]
-    rows += [{"what": c.key, "A": text(c.a), "B": text(c.b)} for c in diff.changes]
-    return rows

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.figures.evidence import evidence_rows
 from metrics.diagnosis import CHECK_ADVICE, RunDiagnosis
 
 _CSS = """
@@ -35,8 +36,14 @@ def report_html(
     diagnosis: RunDiagnosis,
     facts: Mapping[str, Any],
     generated: dt.datetime | None = None,
+    *,
+    offline: bool = True,
 ) -> str:
-    """A self-contained HTML page: the run's facts, its findings with checks, its figures."""
+    """An HTML page: the run's facts, its findings with checks, its figures.
+
+    ``offline`` inlines plotly.js (~4.8 MB, opens without a network); otherwise the page loads
+    it from plotly's CDN and weighs only its data (tens of kB).
+    """
     when = (generated or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         "<!DOCTYPE html>",
@@ -52,7 +59,11 @@ def report_html(
     ]
     for i, fig in enumerate(figures):
         parts.append(
-            fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+            fig.to_html(
+                full_html=False,
+                include_plotlyjs=(True if offline else "cdn") if i == 0 else False,
+                config={"displaylogo": False},
+            )
         )
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -70,7 +81,7 @@ def _findings(diagnosis: RunDiagnosis) -> str:
     for f in diagnosis.findings:
         steps = f" · steps {f.steps[0]}–{f.steps[1]}" if f.steps else ""
         evidence = "".join(
-            f"<li><code>{_e(k)}</code>: {_e(_fmt(v))}</li>" for k, v in f.evidence.items()
+            f"<li>{_e(r['evidence'])}: {_e(r['value'])}</li>" for r in evidence_rows(f.evidence)
         )
         checks = "".join(
             f"<li><b>{_e(c)}</b>: {_e(CHECK_ADVICE.get(c, ''))}</li>" for c in f.checks
@@ -83,10 +94,6 @@ def _findings(diagnosis: RunDiagnosis) -> str:
             + "</div>"
         )
     return "\n".join(out)
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
 def table_csv(table: pd.DataFrame) -> bytes:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -81,24 +83,53 @@ def with_age(row: dict[str, Any], age_s: float | None, live: bool) -> dict[str, 
 
 
 def overview_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """Rows sorted: diverging, overfitting, stalled, then ok/no eval; newest first within."""
+    """Rows by status (worst first), then by name: an order that does not move while files grow.
+
+    Sorting by last update would reshuffle live runs every refresh, under the reader's mouse.
+    """
     frame = pd.DataFrame(list(rows))
     if frame.empty:
         return frame
-    return frame.sort_values(["rank", "age_s", "run"], kind="stable").reset_index(drop=True)
+    frame = frame.sort_values(["rank", "run"], kind="stable").reset_index(drop=True)
+    frame["link"] = [run_link(str(n)) for n in frame["run"]]
+    return frame
+
+
+def run_link(name: str, view: str = "run") -> str:
+    """The address of a run on a page, relative to the app (``run?run=csv/x``)."""
+    return f"{view}?run={quote(name, safe='/')}"
+
+
+def advice_once(checks: Iterable[Iterable[str]]) -> list[str]:
+    """Each suggested check once, in first-seen order (the advice is the same for every run)."""
+    return list(dict.fromkeys(c for cs in checks for c in cs))
 
 
 def filter_frame(frame: pd.DataFrame, text: str = "", statuses: Iterable[str] = ()) -> pd.DataFrame:
-    """Runs whose name contains ``text`` (case-insensitive) and whose status is in ``statuses``."""
+    """Runs whose name matches ``text`` and whose status is in ``statuses``.
+
+    ``text`` is a case-insensitive regular expression (TensorBoard's run filter); one that does
+    not compile is matched as plain text.
+    """
     if frame.empty:
         return frame
     keep = np.ones(len(frame), bool)
     if text:
-        keep &= frame["run"].str.contains(text, case=False, regex=False).to_numpy()
+        keep &= name_matches(frame["run"], text)
     wanted = [BADGES.get(s, s) for s in statuses]
     if wanted:
         keep &= frame["status"].isin(wanted).to_numpy()
     return frame.loc[keep].reset_index(drop=True)
+
+
+def name_matches(names: pd.Series, text: str) -> np.ndarray:
+    """A mask of the names matching ``text`` as a case-insensitive regex (else as plain text)."""
+    try:
+        re.compile(text)
+        regex = True
+    except re.error:
+        regex = False
+    return names.astype(str).str.contains(text, case=False, regex=regex).to_numpy(bool)
 
 
 def _progress_text(last: int | None, planned: int | None) -> str:
@@ -123,15 +154,26 @@ def _sparkline(values: np.ndarray) -> list[float]:
 
 
 def fact_rows(facts: RunFacts | None) -> list[dict[str, str]]:
-    """The run facts as (fact, value) text rows; facts the log does not state are left out."""
+    """The run facts as (fact, value) text rows, a dict spread over one row per key.
+
+    Facts the log does not state are left out.
+    """
     if facts is None:
         return []
     rows = []
     for key, value in facts.to_dict().items():
         if key in FACT_KEYS and value not in (None, [], {}):
-            text = value if isinstance(value, str) else json.dumps(value, default=str)
-            rows.append({"fact": key, "value": text})
+            rows += _fact_rows(key, value)
     return rows
+
+
+def _fact_rows(key: str, value: object) -> list[dict[str, str]]:
+    if isinstance(value, dict):
+        return [r for k, v in value.items() for r in _fact_rows(f"{key} · {k}", v)]
+    if isinstance(value, list | tuple) and all(not isinstance(v, dict | list) for v in value):
+        return [{"fact": key, "value": ", ".join(str(v) for v in value)}]
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return [{"fact": key, "value": text}]
 
 
 def age_text(seconds: float | None) -> str:

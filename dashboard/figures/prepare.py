@@ -75,6 +75,7 @@ class RunPlot:
     forecast: ForecastLine | None
     planned_steps: int | None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    clock: tuple[Floats, Floats] | None = None  # (step, wall time in s) for a time x-axis
 
 
 def metric_series(table: pd.DataFrame, metric: str, split: str) -> tuple[Floats, Floats]:
@@ -84,6 +85,25 @@ def metric_series(table: pd.DataFrame, metric: str, split: str) -> tuple[Floats,
     values = table["value"].to_numpy()[mask]
     order = np.argsort(steps, kind="stable")
     return steps[order].astype(np.float64), values[order].astype(np.float64)
+
+
+def step_clock(table: pd.DataFrame) -> tuple[Floats, Floats] | None:
+    """Each logged step and the first wall time seen at it (never decreasing), or None.
+
+    Figures map any step to a time by interpolating between these, so every curve (loss, mIoU,
+    lr) can be drawn against wall time or time since the start.
+    """
+    wall = table["wall_time"].to_numpy(np.float64, na_value=np.nan)
+    ok = np.isfinite(wall)
+    if ok.sum() < 2:
+        return None
+    steps = table["step"].to_numpy(np.float64)[ok]
+    order = np.argsort(steps, kind="stable")
+    steps, idx = np.unique(steps[order], return_index=True)
+    times = np.maximum.accumulate(wall[ok][order][idx])
+    if len(steps) < 2 or times[-1] <= times[0]:
+        return None
+    return steps, times
 
 
 def bad_points(steps: Floats, values: Floats) -> Bad:
@@ -165,9 +185,19 @@ def class_iou(table: pd.DataFrame, meta: LogMeta | None = None) -> pd.DataFrame:
         index="cls", columns="step", values="value", aggfunc="last", dropna=False
     )
     names = list(meta.class_names or []) if meta is not None else []
-    order = [c for c in names if c in wide.index] + [c for c in wide.index if c not in names]
+    rest = sorted((c for c in wide.index if c not in names), key=_class_key)
+    order = [c for c in names if c in wide.index] + rest
     out: pd.DataFrame = wide.loc[order]
     return out
+
+
+def _class_key(name: object) -> tuple[int, float, str]:
+    """Class ids in numeric order ('2' before '10'), names after them alphabetically."""
+    text = str(name)
+    try:
+        return (0, float(text), text)
+    except ValueError:
+        return (1, 0.0, text)
 
 
 def prepare_run(
@@ -196,4 +226,5 @@ def prepare_run(
         best=best_point(ms, mv),
         forecast=line,
         planned_steps=planned,
+        clock=step_clock(table),
     )

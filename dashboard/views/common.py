@@ -72,14 +72,18 @@ def badge(status: str) -> str:
     return BADGES.get(status, status)
 
 
-def live_marker(state: RunState, finished: bool) -> str:
-    """'● live · updated 3 s ago', 'finished · updated 2 h ago' or 'stopped writing …'."""
+def live_marker(state: RunState, status: str, last: int | None, planned: int | None) -> str:
+    """How far the run got, in words: still writing, finished, or stopped at N of M."""
     age = age_text(state.age())
-    if finished:
-        return f"finished · updated {age}"
+    at = "" if last is None else f" at step {last:,}"
+    of = f" of {planned:,}" if planned else ""
     if state.is_live():
-        return f"● live · updated {age}"
-    return f"■ stopped writing · last update {age}"
+        return f"● still writing · step {last or 0:,}{of} · updated {age}"
+    if status == "converged" or (last is not None and planned and last >= planned):
+        return f"finished{at} · last update {age}"
+    if status == "stopped" or planned:
+        return f"stopped{at}{of} · last update {age}"
+    return f"last update {age}{at} (no planned length in the log to say whether it finished)"
 
 
 def refresh_seconds() -> float | None:

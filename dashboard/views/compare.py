@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import cache
-from dashboard.figures.compare import compare_figure, compare_series, compare_table, diff_rows
-from dashboard.figures.run import PLOT_CONFIG
+from dashboard.figures.changes import what_changed
+from dashboard.figures.compare import (
+    X_TITLES,
+    compare_figure,
+    compare_series,
+    compare_table,
+    run_colors,
+)
+from dashboard.figures.overview import name_matches
+from dashboard.figures.run import LOSS_AXIS_LABELS, PLOT_CONFIG
 from dashboard.views.common import error_card, md, problem_card, refresh_seconds, sources
 from metrics.runs import RunSource
-from metrics.runs.diff import diff_runs
 
 # plain option labels: a widget bound to the URL writes its displayed label there
-ALIGN = ("step", "fraction")
+ALIGN = tuple(X_TITLES)
+MAX_RUNS = 20
 
 
 def main() -> None:
@@ -23,15 +34,33 @@ def main() -> None:
     if srcs is None:
         return
     by_name = {s.name: s for s in srcs}
+    colors = run_colors(list(by_name))  # fixed per run, whatever is selected
     period = refresh_seconds()
-    names = st.multiselect(
-        "Runs", list(by_name), default=list(by_name)[:3], key="runs", bind="query-params"
-    )
-    left, right = st.columns(2)
-    align = left.radio(
-        "Align by training step or by fraction of planned iterations", ALIGN,
-        horizontal=True, key="align", bind="query-params",
+    pattern = st.text_input(
+        "Runs matching (regex)", key="q", bind="query-params", placeholder="cityscapes|voc",
+        help="Compare every run whose name matches; leave empty to pick runs below.",
     )  # fmt: skip
+    if pattern:
+        mask = name_matches(pd.Series(list(by_name)), pattern)
+        names = [n for n, keep in zip(by_name, mask, strict=True) if keep][:MAX_RUNS]
+        st.caption(
+            f"{len(names)} run(s) match"
+            + (f" (first {MAX_RUNS})" if len(names) == MAX_RUNS else "")
+        )
+    else:
+        names = st.multiselect(
+            "Runs", list(by_name), default=_recent(srcs), key="runs", bind="query-params"
+        )
+    left, mid, right = st.columns(3)
+    align = left.radio(
+        "Align by step, fraction of the plan or time since start", ALIGN, horizontal=True,
+        key="align", bind="query-params",
+    )  # fmt: skip
+    loss_label = mid.radio(
+        "Loss axis", list(LOSS_AXIS_LABELS.values()), horizontal=True, key="loss_axis",
+        bind="query-params",
+    )  # fmt: skip
+    loss_axis = next((k for k, v in LOSS_AXIS_LABELS.items() if v == loss_label), "all")
     weight = right.slider(
         "Loss smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing", bind="query-params"
     )
@@ -39,10 +68,33 @@ def main() -> None:
         st.info("Pick runs to compare.")
         return
     picked = [by_name[n] for n in names if n in by_name]
-    st.fragment(run_every=period)(_live_compare)(picked, str(align), float(weight))
+    view = View(str(align or "step"), float(weight), str(loss_axis or "all"), colors)
+    st.fragment(run_every=period)(_live_compare)(picked, view)
 
 
-def _live_compare(picked: Sequence[RunSource], align: str, weight: float) -> None:
+@dataclass(frozen=True)
+class View:
+    """The compare page's choices."""
+
+    align: str
+    weight: float
+    loss_axis: str
+    colors: dict[str, str]
+
+
+def _recent(srcs: Sequence[RunSource], n: int = 3) -> list[str]:
+    """The runs whose logs were written last (a fresh page shows what is happening now)."""
+
+    def mtime(s: RunSource) -> float:
+        try:
+            return max(os.path.getmtime(f.path) for f in s.files)
+        except (OSError, ValueError):
+            return 0.0
+
+    return [s.name for s in sorted(srcs, key=mtime, reverse=True)[:n]]
+
+
+def _live_compare(picked: Sequence[RunSource], view: View) -> None:
     series, rows = [], []
     for source in picked:
         state = cache.run_state(source)
@@ -51,7 +103,7 @@ def _live_compare(picked: Sequence[RunSource], align: str, weight: float) -> Non
             continue
         try:
             planned = cache.planned_steps(state.run)
-            one = compare_series(state.run.name, state.run.table, planned, weight)
+            one = compare_series(state.run.name, state.run.table, planned, view.weight)
         except Exception as exc:  # one run's failure never hides the others
             error_card(state.name, f"cannot compare this run ({type(exc).__name__}: {exc})"[:400])
             continue
@@ -60,14 +112,18 @@ def _live_compare(picked: Sequence[RunSource], align: str, weight: float) -> Non
     if not series:
         return
     unplanned = [s.run for s in series if not s.planned]
-    if align == "fraction" and unplanned:
+    if view.align == "fraction" and unplanned:
         st.caption(
             "No planned length in the log of: "
             + ", ".join(md(n) for n in unplanned)
             + " — their last logged step stands for 100 %."
         )
-    _what_changed(picked)
-    fig = compare_figure(series, "fraction" if align == "fraction" else "step")
+    fig = compare_figure(
+        series,
+        view.align,
+        colors=view.colors,
+        loss_axis=view.loss_axis,  # type: ignore[arg-type]
+    )
     st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="compare_plot")
     st.dataframe(
         compare_table(rows),
@@ -79,27 +135,34 @@ def _live_compare(picked: Sequence[RunSource], align: str, weight: float) -> Non
             "final train loss": st.column_config.NumberColumn(format="%.4f"),
         },
     )
+    _what_changed(picked)
 
 
 def _what_changed(picked: Sequence[RunSource]) -> None:
-    """The first two picked runs: config keys that differ, best mIoU and when each got there."""
+    """Config keys that differ across every picked run; keys only one run logged set apart."""
     if len(picked) < 2:
         return
-    a, b = cache.run_state(picked[0]), cache.run_state(picked[1])
-    facts_a, facts_b = cache.run_facts(picked[0]), cache.run_facts(picked[1])
-    if a.run is None or b.run is None or facts_a is None or facts_b is None:
-        return
-    try:
-        diff = diff_runs(a.run, facts_a, b.run, facts_b)
-    except Exception as exc:  # the overlay below still shows
-        error_card("what changed", f"{type(exc).__name__}: {exc}"[:400])
-        return
-    with st.expander(f"What changed: {md(a.run.name)} → {md(b.run.name)}", expanded=True):
-        st.dataframe(diff_rows(diff), hide_index=True)
-        for why in diff.unavailable:
-            st.warning(f"Facts unavailable: {md(why)}", icon="⚠️")
-        if not diff.compared:
-            st.caption("One of the two runs logged no config, so only the results are compared.")
+    facts = {s.name: cache.run_facts(s) for s in picked}
+    configs = {name: (f.config if f is not None else None) for name, f in facts.items()}
+    shared, single = what_changed(configs)
+    with st.expander(
+        f"What changed across these {len(picked)} runs ({len(shared)} keys)", expanded=True
+    ):
+        if shared.empty:
+            st.caption("No config key that two runs logged differs.")
+        else:
+            st.dataframe(shared, hide_index=True, key="changed")
+        if not single.empty:
+            st.caption(
+                f"{len(single)} key(s) logged by one run only (usually one framework's own "
+                "settings):"
+            )
+            st.dataframe(single, hide_index=True, key="changed_single")
+        for name, f in facts.items():
+            if f is None or not f.config:
+                st.caption(f"{md(name)} logged no config segwatch can read.")
+            if f is not None and f.unavailable:
+                st.warning(f"Facts unavailable: {md(f.unavailable)}", icon="⚠️")
 
 
 main()

@@ -8,7 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cache
-from dashboard.figures.overview import STATUS_ORDER, filter_frame, overview_frame, with_age
+from dashboard.figures.overview import (
+    STATUS_ORDER,
+    advice_once,
+    filter_frame,
+    overview_frame,
+    with_age,
+)
 from dashboard.views.common import (
     error_card,
     logdir,
@@ -22,21 +28,25 @@ from metrics.diagnosis import CHECK_ADVICE
 from metrics.runs import RunSource
 
 RUN_PAGE = "views/run.py"
-MAX_CARDS = 12
+MAX_LINES = 40  # attention lines; the rest are counted and reachable through the table
+ROW_PX, MAX_TABLE_PX = 35, 750
+# status, run and top finding come first and fit 1280 px without scrolling sideways
 COLUMNS = {
-    "status": st.column_config.TextColumn("status", width="small"),
-    "run": st.column_config.TextColumn("run"),
-    "best mIoU": st.column_config.NumberColumn("best mIoU", format="%.4f"),
-    "best @ step": st.column_config.NumberColumn("best @ step", format="%d"),
-    "latest mIoU": st.column_config.NumberColumn("latest mIoU", format="%.4f"),
-    "step": st.column_config.TextColumn("step / planned"),
-    "done": st.column_config.ProgressColumn("done", min_value=0.0, max_value=1.0, format="percent"),
+    "status": st.column_config.TextColumn("status", width=120, pinned=True),
+    "link": st.column_config.LinkColumn(
+        "run", display_text=r"run\?run=(.*)$", width=260, pinned=True,
+        help="Click a run's name to open it",
+    ),
+    "top finding": st.column_config.TextColumn("top finding", width=330),
+    "best mIoU": st.column_config.NumberColumn("best mIoU", format="%.4f", width=80),
+    "latest mIoU": st.column_config.NumberColumn("latest mIoU", format="%.4f", width=80),
+    "trend": st.column_config.LineChartColumn("mIoU trend", width=100),  # each run's own scale
+    "step": st.column_config.TextColumn("step / planned", width=110),
+    "updated": st.column_config.TextColumn("updated", width=110),
     "forecast @ end": st.column_config.TextColumn("forecast mIoU @ end (90%)"),
-    "trend": st.column_config.LineChartColumn("mIoU trend", y_min=0.0, y_max=1.0),
-    "updated": st.column_config.TextColumn("updated"),
-    "top finding": st.column_config.TextColumn("top finding", width="large"),
+    "best @ step": st.column_config.NumberColumn("best @ step", format="%d"),
     "first check": st.column_config.TextColumn("first check"),
-}
+}  # fmt: skip
 
 
 def main() -> None:
@@ -50,7 +60,15 @@ def main() -> None:
         return
     period = refresh_seconds()
     left, right = st.columns([2, 3])
-    text = left.text_input("Filter by name", key="q", bind="query-params") or ""
+    text = (
+        left.text_input(
+            "Filter by name (regex)",
+            key="q",
+            bind="query-params",
+            placeholder="e.g. cityscapes|voc",
+        )
+        or ""
+    )
     statuses = right.pills(
         "Status",
         STATUS_ORDER,
@@ -74,13 +92,16 @@ def _live_table(srcs: Sequence[RunSource], text: str, statuses: Sequence[str]) -
         except Exception as exc:  # one run's failure never hides the others
             error_card(s.name, f"cannot summarise this run ({type(exc).__name__}: {exc})"[:400])
     frame = filter_frame(overview_frame(rows), text, statuses)
-    st.caption(f"{len(frame)} of {len(rows)} runs · select a row to open the run")
+    st.caption(
+        f"{len(frame)} of {len(rows)} runs · click a run's name (or select its row) to open it"
+    )
     if frame.empty:
         st.info("No run matches the filter.")
         return
     event = st.dataframe(
-        frame[list(COLUMNS)],
+        frame[["run", *COLUMNS]],
         hide_index=True,
+        height=min(ROW_PX * (len(frame) + 1) + 3, MAX_TABLE_PX),  # every run: scroll past 20
         column_order=list(COLUMNS),
         column_config=COLUMNS,
         on_select="rerun",
@@ -95,22 +116,34 @@ def _live_table(srcs: Sequence[RunSource], text: str, statuses: Sequence[str]) -
 
 
 def _attention_cards(frame: pd.DataFrame) -> None:
-    """The runs that need attention, with their top finding and the checks to try."""
+    """One line per run that needs attention; the advice of each suggested check once, folded."""
     flagged = frame[frame["rank"] < STATUS_ORDER.index("no_eval")]  # converged/ok need nothing
     if flagged.empty:
         return
-    st.subheader("Needs attention")
-    for i, row in enumerate(flagged.head(MAX_CARDS).to_dict("records")):
-        with st.container(border=True, key=f"attention-{i}"):
-            head, button = st.columns([6, 1])
-            head.markdown(f"**{md(row['status'])}** · {md(row['run'])}")
-            if button.button("Open", key=f"open-{i}"):
+    st.subheader(f"Needs attention ({len(flagged)})")
+    records = flagged.to_dict("records")
+    for i, row in enumerate(records[:MAX_LINES]):
+        with st.container(key=f"attention-{i}"):
+            name, finding = st.columns([3, 5], vertical_alignment="center", gap="small")
+            label = f"{md(row['status'])} · {md(row['run'])}"
+            if name.button(label, key=f"open-{i}", type="tertiary", help="Open this run"):
                 _open(str(row["run"]))
             if row["top finding"]:
-                st.markdown(md(row["top finding"]))
-            for check in row["checks"]:
+                finding.caption(md(_short(str(row["top finding"]))))
+    if len(records) > MAX_LINES:
+        st.caption(
+            f"… and {len(records) - MAX_LINES} more: filter the table above by status to see them."
+        )
+    checks = advice_once(r["checks"] for r in records)
+    if checks:
+        with st.expander(f"Suggested checks ({len(checks)})"):
+            for check in checks:
                 advice = CHECK_ADVICE.get(check, "")  # our own text: Markdown allowed
-                st.markdown(f"- **Suggested check — {md(check)}:** {advice}")
+                st.markdown(f"- **{md(check)}:** {advice}")
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _open(name: str) -> None:

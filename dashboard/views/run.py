@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from dashboard import cache
 from dashboard.data_commands import DATA_FINDINGS, data_commands
+from dashboard.figures.all_metrics import class_figure, metric_figure, metric_groups
+from dashboard.figures.evidence import evidence_rows
 from dashboard.figures.export import report_html, table_csv
 from dashboard.figures.overview import fact_rows
-from dashboard.figures.prepare import RunPlot, class_iou, trajectory
-from dashboard.figures.run import PLOT_CONFIG, class_heatmap_figure, run_figure, trajectory_figure
+from dashboard.figures.prepare import RunPlot, class_iou, prepare_run, trajectory
+from dashboard.figures.run import (
+    LOSS_AXIS_LABELS,
+    PLOT_CONFIG,
+    X_LABELS,
+    class_heatmap_figure,
+    run_figure,
+    trajectory_figure,
+)
 from dashboard.views.common import (
     badge,
     error_card,
@@ -48,79 +60,178 @@ def main() -> None:
     by_name = {s.name: s for s in srcs}
     period = refresh_seconds()
     refuse_unknown_run(by_name)
-    name = st.selectbox("Run", list(by_name), key="run", bind="query-params")
+    name = _pick_run(list(by_name))
     with st.sidebar:
         weight = st.slider(
             "Smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing", bind="query-params",
             help=SMOOTHING_HELP,
         )  # fmt: skip
-        fit = st.toggle("Fit outliers on the loss axis", key="outliers", bind="query-params")
-        log = st.toggle("Log-scale loss", key="log", bind="query-params")
+        axes = _axes()
     if name is None:
         return
-    st.fragment(run_every=period)(_live_run)(by_name[name], float(weight), fit, log)
+    st.fragment(run_every=period)(_live_run)(by_name[name], float(weight), axes)
 
 
-def _live_run(source: RunSource, weight: float, fit: bool, log: bool) -> None:
+def _pick_run(names: list[str]) -> str | None:
+    """The run named in the URL (else the first), always written back as ``run=…``.
+
+    Not bound to the URL: a bound widget leaves its default value out of the address, so a
+    link to the first run would say only ``/run`` and later open another run.
+    """
+    asked = st.query_params.get("run")
+    if asked in names and st.session_state.get("_run_in_url") != asked:
+        st.session_state["run"] = asked  # the URL changed from outside: a link, Back
+    name = st.selectbox("Run", names, key="run")
+    st.session_state["_run_in_url"] = name
+    if name is not None and st.query_params.get("run") != name:
+        st.query_params["run"] = name
+    return name
+
+
+def _axes() -> dict[str, object]:
+    """The chart's axis choices (each bound to the URL), as ``run_figure`` keywords."""
+    x = st.radio("x-axis", list(X_LABELS.values()), key="x", bind="query-params")
+    loss = st.radio(
+        "Loss axis", list(LOSS_AXIS_LABELS.values()), key="loss_axis", bind="query-params",
+        help="All points shows the start of training; ignore outliers fits the axis to the "
+        "5th–95th percentile of the loss.",
+    )  # fmt: skip
+    full = st.toggle("mIoU axis from 0 to 1", key="miou_full", bind="query-params")
+    lr_log = st.toggle("Log-scale lr", key="lr_log", bind="query-params")
+    return {
+        "loss_axis": _key(LOSS_AXIS_LABELS, loss, "all"),
+        "miou_full": full,
+        "lr_log": lr_log,
+        "x": _key(X_LABELS, x, "step"),
+    }
+
+
+def _key(labels: Mapping[str, str], label: object, default: str) -> str:
+    return next((k for k, v in labels.items() if v == label), default)
+
+
+def _live_run(source: RunSource, weight: float, axes: dict[str, object]) -> None:
     """The self-refreshing part: new lines read in, figures redrawn (zoom kept by uirevision)."""
     state = cache.run_state(source)
     problem_card(state)
     if state.run is None:
         return
     try:
-        _show_run(state, source, weight, fit, log)
+        _show_run(state, source, weight, axes)
     except Exception as exc:  # a message naming the run, never a traceback
         error_card(state.name, f"cannot show this run ({type(exc).__name__}: {exc})"[:400])
 
 
-def _show_run(state: RunState, source: RunSource, weight: float, fit: bool, log: bool) -> None:
+def _show_run(state: RunState, source: RunSource, weight: float, axes: dict[str, object]) -> None:
     assert state.run is not None
     run = state.run
     diag = cache.diagnosis(state)
     plot = cache.run_plot(state, weight)
     planned = cache.planned_steps(run)
     last = int(run.table["step"].max()) if len(run.table) else None
-    finished = last is not None and planned is not None and last >= planned
     st.subheader(md(run.name))
-    st.markdown(f"**{md(badge(diag.status))}** · {md(live_marker(state, finished))}")
+    marker = live_marker(state, diag.status, last, planned)
+    st.markdown(f"**{md(badge(diag.status))}** · {md(marker)}")
     _headline(plot, last, planned)
-    fig = run_figure(plot, fit_outliers=fit, log_loss=log)
+    fig = run_figure(plot, **axes)  # type: ignore[arg-type]
     st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="run_plot")
     st.caption(_points_caption(plot))
-    findings, traj, classes, facts_tab, export = st.tabs(
-        [
-            f"Findings ({len(diag.findings)})",
-            "Loss vs mIoU",
-            "Per-class IoU",
-            "Run facts",
-            "Export",
-        ]
-    )
-    with findings:
-        _findings(diag, source)
-        show_bad_lines([state])
-    with traj:
-        frame = trajectory(run.table)
-        if frame.empty:
-            st.info("Needs validation mIoU and training loss.")
-        else:
-            st.plotly_chart(
-                trajectory_figure(frame, diag.status, run.name),
-                width="stretch", config=PLOT_CONFIG, key="trajectory_plot",
-            )  # fmt: skip
-    with classes:
-        wide = class_iou(run.table, run.meta)
-        if wide.empty:
-            st.info("This run's logs hold no per-class IoU.")
-        else:
-            st.plotly_chart(
-                class_heatmap_figure(wide, run.name),
-                width="stretch", config=PLOT_CONFIG, key="class_plot",
-            )  # fmt: skip
-    with facts_tab:
-        _facts(cache.run_facts(source))
-    with export:
-        _export(state, diag, plot)
+    tabs = st.tabs(list(TABS), key="tab", on_change="rerun", bind="query-params")
+    for label, tab in zip(TABS, tabs, strict=True):
+        if tab.open:  # only the open tab is built and sent: a page of 13 charts took seconds
+            with tab:
+                TABS[label](state, source, diag, plot)
+
+
+def _findings_tab(state: RunState, source: RunSource, diag: RunDiagnosis, _p: RunPlot) -> None:
+    st.caption(f"{len(diag.findings)} finding(s)")
+    _findings(diag, source)
+    show_bad_lines([state])
+
+
+def _metrics_tab(state: RunState, _s: RunSource, _d: RunDiagnosis, _p: RunPlot) -> None:
+    assert state.run is not None
+    _all_metrics(state.run.table, state.run.meta)
+
+
+def _trajectory_tab(state: RunState, _s: RunSource, diag: RunDiagnosis, _p: RunPlot) -> None:
+    assert state.run is not None
+    frame = trajectory(state.run.table)
+    if frame.empty:
+        st.info("Needs validation mIoU and training loss.")
+        return
+    st.plotly_chart(
+        trajectory_figure(frame, diag.status, state.run.name),
+        width="stretch", config=PLOT_CONFIG, key="trajectory_plot",
+    )  # fmt: skip
+
+
+def _classes_tab(state: RunState, _s: RunSource, _d: RunDiagnosis, _p: RunPlot) -> None:
+    assert state.run is not None
+    wide = class_iou(state.run.table, state.run.meta)
+    if wide.empty:
+        st.info("This run's logs hold no per-class IoU.")
+        return
+    st.plotly_chart(
+        class_heatmap_figure(wide, state.run.name),
+        width="stretch", config=PLOT_CONFIG, key="class_plot",
+    )  # fmt: skip
+
+
+def _facts_tab(_st: RunState, source: RunSource, _d: RunDiagnosis, _p: RunPlot) -> None:
+    _facts(cache.run_facts(source))
+
+
+def _export_tab(state: RunState, _s: RunSource, diag: RunDiagnosis, plot: RunPlot) -> None:
+    _export(state, diag, plot)
+
+
+TabFn = Callable[[RunState, RunSource, RunDiagnosis, RunPlot], None]
+# labels are the URL's tab= values: keep them stable (no counts in them)
+TABS: dict[str, TabFn] = {
+    "Findings": _findings_tab,
+    "All metrics": _metrics_tab,
+    "Loss vs mIoU": _trajectory_tab,
+    "Per-class IoU": _classes_tab,
+    "Run facts": _facts_tab,
+    "Export": _export_tab,
+}
+
+
+def _all_metrics(table: pd.DataFrame, meta: Mapping[str, Any]) -> None:
+    """A small chart for every metric the run logged, train and val apart, per class folded."""
+    groups = metric_groups(table)
+    if not groups:
+        st.info("This run logged no metrics yet.")
+        return
+    for g in groups:
+        st.markdown(f"**{md(g.split)}** · {len(g.scalars)} metric(s)")
+        cols = st.columns(3)
+        for i, metric in enumerate(g.scalars):
+            with cols[i % 3]:
+                st.plotly_chart(
+                    metric_figure(table, g.split, metric), width="stretch", config=PLOT_CONFIG,
+                    key=f"metric-{g.split}-{metric}",
+                )  # fmt: skip
+                _download(table, g.split, metric)
+        for prefix in g.per_class:
+            n = table["metric"].astype(str).str.startswith(prefix) & (table["split"] == g.split)
+            count = table.loc[n, "metric"].nunique()
+            with st.expander(f"{md(g.split)} · per-class {md(prefix)} ({count} classes)"):
+                st.plotly_chart(
+                    class_figure(table, g.split, prefix), width="stretch", config=PLOT_CONFIG,
+                    key=f"class-{g.split}-{prefix}",
+                )  # fmt: skip
+
+
+def _download(table: pd.DataFrame, split: str, metric: str) -> None:
+    rows = table[(table["split"] == split) & (table["metric"] == metric)]
+    slug = "".join(ch if ch.isalnum() else "_" for ch in f"{split}_{metric}")[:60]
+    st.download_button(
+        "CSV", data=functools.partial(table_csv, rows), file_name=f"{slug}.csv",
+        mime="text/csv", key=f"csv-{split}-{metric}", icon=":material/download:",
+        type="tertiary",
+    )  # fmt: skip
 
 
 def _facts(facts: RunFacts | None) -> None:
@@ -184,7 +295,7 @@ def _finding(f: Finding, source: RunSource) -> None:
             _data_link(source)
         if f.evidence:
             with st.expander("Evidence"):
-                st.json({k: _jsonable(v) for k, v in f.evidence.items()})
+                st.table(evidence_rows(f.evidence))
 
 
 def _data_link(source: RunSource) -> None:
@@ -194,22 +305,21 @@ def _data_link(source: RunSource) -> None:
     st.code("\n".join(data_commands(source.path, cache.run_facts(source))), language="bash")
 
 
-def _jsonable(v: object) -> object:
-    if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
-    if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
-    return v if isinstance(v, int | float | str | bool) or v is None else str(v)
-
-
 def _export(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> None:
     assert state.run is not None
     run = state.run
     slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run.name)[:80] or "run"
     st.download_button(
-        "Report (standalone HTML)",
-        data=functools.partial(_report, state, diag, plot),
+        "Report (HTML, small: loads plotly.js from its CDN)",
+        data=functools.partial(_report, state, diag, plot, offline=False),
         file_name=f"{slug}-report.html",
+        mime="text/html",
+        key="export_html_small",
+    )
+    st.download_button(
+        "Report (standalone HTML, works offline, ~5 MB)",
+        data=functools.partial(_report, state, diag, plot),
+        file_name=f"{slug}-report-offline.html",
         mime="text/html",
         key="export_html",
     )
@@ -222,25 +332,35 @@ def _export(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> None:
     )
 
 
-def _report(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> str:
+REPORT_POINTS = 600  # per trace: the report stays a few hundred kB beside plotly.js
+REPORT_EVALS = 80  # heatmap columns
+
+
+def _report(state: RunState, diag: RunDiagnosis, plot: RunPlot, offline: bool = True) -> str:
+    """The standalone report: the page's figures, thinned further (a file to mail, not a tab)."""
     assert state.run is not None
     run = state.run
-    figs = [run_figure(plot)]
+    planned = cache.planned_steps(run)
+    weight = float(st.session_state.get("smoothing", 0.6))
+    small = prepare_run(
+        run.name, run.table, diag, cache.forecast(state), planned, weight, REPORT_POINTS
+    )
+    figs = [run_figure(small, title=True, height=560)]
     frame = trajectory(run.table)
     if not frame.empty:
         figs.append(trajectory_figure(frame, diag.status, run.name))
     wide = class_iou(run.table, run.meta)
     if not wide.empty:
-        figs.append(class_heatmap_figure(wide, run.name))
+        figs.append(class_heatmap_figure(wide, run.name, max_cols=REPORT_EVALS))
     facts = {
         "path": run.path,
         "format": run.format,
         "records": len(run.table),
         "last step": int(run.table["step"].max()) if len(run.table) else "—",
-        "planned steps": cache.planned_steps(run) or "—",
+        "planned steps": planned or "—",
         "best mIoU": f"{plot.best[1]:.4f} @ step {plot.best[0]}" if plot.best else "—",
     }
-    return report_html(run.name, figs, diag, facts)
+    return report_html(run.name, figs, diag, facts, offline=offline)
 
 
 main()
