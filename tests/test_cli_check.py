@@ -142,3 +142,15 @@ def test_column_mapping_from_flags_and_settings_file(tmp_path: Path, capsys) -> 
     assert json.loads(out)["runs"][0]["best_miou"] == pytest.approx(0.56)
     code, _, err = run(capsys, "check", str(tmp_path), "--map", "nonsense")
     assert code == 2 and "COLUMN=METRIC" in err
+
+
+def test_help_starts_without_the_library() -> None:
+    """`segwatch --help` imports neither pandas nor numpy (start-up: bench/bench_startup.py)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dashboard.cli; print(sorted({'pandas', 'numpy', 'scipy'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dashboard.cli.common import (
     EXIT_FLAGGED,
@@ -16,14 +16,12 @@ from dashboard.cli.common import (
     reader_options,
     strict_json,
 )
-from metrics.diagnosis import DiagnosisConfig, load_config
 from metrics.errors import MetricsError
-from metrics.runs import discover_runs
-from metrics.runs.cache import CacheError, SummaryCache, default_cache_dir, run_identity
-from metrics.runs.cluster import report_runs_on_dask
-from metrics.runs.parallel import Task, default_workers, report_runs
-from metrics.runs.report import RunReport
-from metrics.settings import settings_path
+
+if TYPE_CHECKING:  # the library is imported when a check runs, not to print --help
+    from metrics.diagnosis import DiagnosisConfig
+    from metrics.runs.parallel import Task
+    from metrics.runs.report import RunReport
 
 
 def add_check_command(sub: Any) -> None:
@@ -78,6 +76,10 @@ _FAIL_RANK = {"warning": ("warning", "critical"), "critical": ("critical",), "ne
 
 
 def _check(args: argparse.Namespace) -> int:
+    from metrics.diagnosis import load_config
+    from metrics.runs import discover_runs
+    from metrics.settings import settings_path
+
     try:
         config = load_config(
             settings_path(args.paths[0], args.config),
@@ -133,6 +135,10 @@ def _reports(
 ) -> list[RunReport]:
     """Every run's report in discovery order: unchanged runs from the summary cache, the others
     read by ``--workers`` processes (and stored for next time)."""
+    from metrics.runs.cache import CacheError, SummaryCache, default_cache_dir, run_identity
+    from metrics.runs.cluster import report_runs_on_dask
+    from metrics.runs.parallel import default_workers, report_runs
+
     now = time.time()
     cache = None
     if not args.no_cache:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import numbers
 import re
 from collections.abc import Mapping
 from typing import Any
-
-import numpy as np
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
 
@@ -48,14 +47,19 @@ def strict_json(data: Any) -> str:
 
 
 def _finite(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
+    """``value`` with non-finite numbers as None and numpy scalars as Python numbers (numpy
+    registers its scalars with the ``numbers`` ABCs, so it need not be imported here)."""
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return number if math.isfinite(number) else None
     if isinstance(value, Mapping):
         return {str(k): _finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
-    if isinstance(value, np.integer):
-        return int(value)
     return value
 
 

@@ -14,21 +14,18 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from dashboard.cli.common import EXIT_FLAGGED, EXIT_OK, EXIT_USAGE, strict_json
 from metrics.errors import MetricsError
-from metrics.masks.data_report import save_audit, save_eval
-from metrics.masks.folder_eval import (
-    FileProblem,
-    ImageEvaluation,
-    SegEvaluation,
-    evaluate_images,
-    evaluate_segmentation,
-)
-from metrics.masks.folders import read_class_names
-from metrics.masks.label_audit import LabelAudit, audit_labels
-from metrics.masks.miou import MAX_CLASSES
+
+if TYPE_CHECKING:  # the library is imported when a check of the data runs, not for --help
+    from metrics.masks.folder_eval import (
+        FileProblem,
+        ImageEvaluation,
+        SegEvaluation,
+    )
+    from metrics.masks.label_audit import LabelAudit
 
 PROGRESS_MIN_FILES = 20  # below this a progress bar is noise
 _SHOWN_PROBLEMS = 20
@@ -91,6 +88,8 @@ def _positive_int(text: str) -> int:
 
 def _class_count(text: str) -> int:
     """``--num-classes``: 1 … ``MAX_CLASSES`` (a usage error beyond, not a memory error)."""
+    from metrics.masks.miou import MAX_CLASSES
+
     value = _positive_int(text)
     if value > MAX_CLASSES:
         raise argparse.ArgumentTypeError(
@@ -123,12 +122,17 @@ def _guard(handler: Handler) -> Handler:
 
 
 def _class_names(args: argparse.Namespace) -> tuple[str, ...] | None:
+    from metrics.masks.folders import read_class_names
+
     if args.class_names is None:
         return None
     return read_class_names(args.class_names, args.num_classes)
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from metrics.masks.data_report import save_eval
+    from metrics.masks.folder_eval import evaluate_segmentation
+
     if args.task == "image":
         if args.save is not None:
             print(
@@ -152,6 +156,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _eval_images(args: argparse.Namespace) -> int:
+    from metrics.masks.folder_eval import evaluate_images
+
     with _Progress(args.progress) as bar:
         res = evaluate_images(
             args.pred_dir, args.gt_dir, data_range=args.data_range,
@@ -162,6 +168,9 @@ def _eval_images(args: argparse.Namespace) -> int:
 
 
 def _labels(args: argparse.Namespace) -> int:
+    from metrics.masks.data_report import save_audit
+    from metrics.masks.label_audit import audit_labels
+
     names = _class_names(args)
     with _Progress(args.progress) as bar:
         audit = audit_labels(

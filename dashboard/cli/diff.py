@@ -8,13 +8,15 @@ import argparse
 import json
 import sys
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dashboard.cli.common import EXIT_OK, EXIT_USAGE, printable, strict_json
 from metrics.errors import MetricsError
-from metrics.facts import RunFacts
-from metrics.runs import Run, discover_runs, facts_for_run, load_run
-from metrics.runs.diff import RunDiff, diff_runs
+
+if TYPE_CHECKING:  # the library is imported when a diff runs, not to print --help
+    from metrics.facts import RunFacts
+    from metrics.runs import Run
+    from metrics.runs.diff import RunDiff
 
 _WIDTH = 40  # longest value shown in a table cell
 
@@ -30,6 +32,8 @@ def add_facts_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 def load_one(path: str) -> tuple[Run, RunFacts]:
     """The single run at ``path`` and its facts; ``MetricsError`` if there are none or several."""
+    from metrics.runs import discover_runs, facts_for_run, load_run
+
     sources = discover_runs(path)
     if len(sources) != 1:
         names = ", ".join(s.name for s in sources[:5])
@@ -45,6 +49,8 @@ def load_one(path: str) -> tuple[Run, RunFacts]:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    from metrics.runs.diff import diff_runs
+
     try:
         run_a, facts_a = load_one(args.run_a)
         run_b, facts_b = load_one(args.run_b)

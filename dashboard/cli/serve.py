@@ -9,7 +9,6 @@ from typing import Any
 
 from dashboard.cli.common import EXIT_OK, EXIT_USAGE, add_column_flags, reader_options
 from metrics.errors import MetricsError
-from metrics.runs import discover_runs
 
 SAMPLE_LOGS = Path(__file__).resolve().parents[2] / "sample_logs"
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -47,6 +46,8 @@ def add_serve_commands(sub: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from metrics.runs import discover_runs  # here: --help starts without the library
+
     logdir = args.logdir or str(SAMPLE_LOGS)
     if args.logdir is None and not SAMPLE_LOGS.is_dir():
         print(

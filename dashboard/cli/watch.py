@@ -27,30 +27,17 @@ from dashboard.cli.common import (
     add_column_flags,
     reader_options,
 )
-from metrics.alerts import (
-    MIN_GAP_S,
-    Alert,
-    AlertPolicy,
-    Delivery,
-    RunRecord,
-    compose,
-    condition_of,
-    decide,
-    default_state_path,
-    delivered,
-    label,
-    load_state,
-    save_state,
-    state_lock,
-    target_key,
-)
-from metrics.diagnosis import DiagnosisConfig, diagnose, load_config
 from metrics.errors import MetricsError
-from metrics.runs import LiveRun, RunSource, RunSummary, discover_runs, summarize
-from metrics.settings import settings_path
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the library is imported when a watch runs, not to print --help
     import apprise
+
+    from metrics.alerts import (
+        Alert,
+        AlertPolicy,
+    )
+    from metrics.diagnosis import DiagnosisConfig
+    from metrics.runs import LiveRun, RunSource, RunSummary
 
 DEFAULT_INTERVAL_S = 60.0
 
@@ -102,8 +89,8 @@ def add_watch_command(sub: Any) -> None:
         help="also notify once when a run that needed attention no longer does",
     )  # fmt: skip
     watch.add_argument(
-        "--min-gap", type=float, default=MIN_GAP_S / 60, metavar="MINUTES",
-        help=f"at most one alert per run and URL in this many minutes (default {MIN_GAP_S / 60:g})",
+        "--min-gap", type=float, default=None, metavar="MINUTES",
+        help="at most one alert per run and URL in this many minutes (default 30)",
     )  # fmt: skip
     watch.add_argument("--config", help="settings file (default: LOGDIR/segwatch.toml)")
     watch.set_defaults(func=_watch)
@@ -121,6 +108,8 @@ class Target:
 def make_target(url: str) -> Target:
     """An Apprise sender for ``url``; raises ``ValueError`` when Apprise cannot parse it."""
     import apprise  # here, not at the top: every other command would pay for its import
+
+    from metrics.alerts import target_key
 
     sender = apprise.Apprise()
     if not sender.add(url):
@@ -166,6 +155,8 @@ class Watcher:
         out: TextIO | None = None,
         err: TextIO | None = None,
     ) -> None:
+        from metrics.alerts import AlertPolicy, load_state
+
         self.logdir = logdir
         self.targets = list(targets)
         self.state_path = state_path
@@ -183,6 +174,9 @@ class Watcher:
 
     def run_pass(self) -> PassResult:
         """Read new bytes, diagnose every run, send the alerts due and save the state."""
+        from metrics.alerts import save_state
+        from metrics.runs import discover_runs
+
         now = self.clock()
         try:
             sources = discover_runs(self.logdir, self.options)
@@ -224,6 +218,8 @@ class Watcher:
 
     def _live(self, source: RunSource) -> LiveRun:
         """The ``LiveRun`` kept for this run (a new one when its files changed)."""
+        from metrics.runs import LiveRun
+
         ident = (source.path, tuple((f.path, f.format, f.launch) for f in source.files))
         kept = self.lives.get(source.name)
         if kept is None or kept[0] != ident:
@@ -233,6 +229,10 @@ class Watcher:
 
     def _watch_run(self, source: RunSource, now: float) -> tuple[int, int, bool] | None:
         """(needs attention, alerts sent, a delivery failed), or None if the run is unreadable."""
+        from metrics.alerts import Delivery, RunRecord, condition_of, decide, delivered
+        from metrics.diagnosis import diagnose
+        from metrics.runs import summarize
+
         record = self.state.runs.get(source.name, RunRecord())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # bad lines: `segwatch check` reports them
@@ -287,6 +287,8 @@ class Watcher:
     def _send(self, target: Target, alert: Alert, summary: RunSummary) -> bool:
         import apprise
 
+        from metrics.alerts import compose, label
+
         message = compose(alert, summary, self.dashboard_url)
         kind = apprise.NotifyType.WARNING if alert.kind == "entered" else apprise.NotifyType.SUCCESS
         with apprise.LogCapture(level=apprise.logging.WARNING, fmt="%(message)s") as log:
@@ -319,7 +321,9 @@ class Watcher:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    if args.interval <= 0 or args.min_gap < 0:
+    from metrics.alerts import default_state_path, state_lock
+
+    if args.interval <= 0 or (args.min_gap is not None and args.min_gap < 0):
         print("segwatch: --interval must be > 0 and --min-gap ≥ 0", file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -337,6 +341,10 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def _watch_locked(args: argparse.Namespace, targets: list[Target], state_path: Path) -> int:
+    from metrics.alerts import MIN_GAP_S, AlertPolicy
+    from metrics.diagnosis import load_config
+    from metrics.settings import settings_path
+
     try:
         config = load_config(settings_path(args.logdir, args.config))
         options = reader_options(args, args.logdir)
@@ -346,7 +354,9 @@ def _watch_locked(args: argparse.Namespace, targets: list[Target], state_path: P
             state_path,
             options=options,
             config=config,
-            policy=AlertPolicy(args.min_gap * 60, args.recoveries),
+            policy=AlertPolicy(
+                MIN_GAP_S if args.min_gap is None else args.min_gap * 60, args.recoveries
+            ),
             dashboard_url=args.dashboard_url,
         )
     except MetricsError as exc:
