@@ -237,13 +237,11 @@ def test_live_run_shows_new_steps(server: tuple[str, Path], browser) -> None:  #
     page = _page(browser, [])
     page.goto(url + "/run?run=growing")
     page.get_by_text("4,800 / 20,000").wait_for(timeout=30_000)
-    assert page.get_by_text("● still writing · step 4,800 of 20,000").first.is_visible()
+    page.get_by_text("● still writing · step 4,800 of 20,000").first.wait_for(timeout=30_000)
     log = next((logdir / "growing").glob("*.log.json"))
     with open(log, "a", encoding="utf-8") as fh:
         fh.write("\n".join(GROWING[100:160]) + "\n")
-    start = time.time()
-    page.get_by_text("7,650 / 20,000").wait_for(timeout=15_000)
-    assert time.time() - start < 15
+    page.get_by_text("7,650 / 20,000").wait_for(timeout=15_000)  # refreshed without a click
     _shot(page, "run-live")
     page.close()
 
@@ -254,6 +252,6 @@ def test_overview_address_opens_the_runs_page(server: tuple[str, Path], browser)
     page = _page(browser, [])
     page.goto(url + "/overview")
     page.get_by_role("button", name="🟡 stalled · stalled", exact=True).wait_for(timeout=30_000)
-    assert page.locator("[data-testid=stDataFrame]").first.is_visible()  # the runs table
+    page.locator("[data-testid=stDataFrame]").first.wait_for(state="visible", timeout=30_000)
     assert page.get_by_text("Page not found").count() == 0
     page.close()

@@ -62,7 +62,8 @@ def test_generated_python_configs_are_data_or_typed_errors(seed: int) -> None:
         assert str(exc).startswith("cfg.py: config too")
     else:
         _within_budget(cfg)
-    assert time.perf_counter() - t0 < 2.0
+    # a guard against expansion (exponential: minutes or a MemoryError), not a speed target
+    assert time.perf_counter() - t0 < 30.0
 
 
 @st.composite

@@ -44,7 +44,8 @@ def test_doubling_configs_are_refused_fast(text: str) -> None:
     t0 = time.perf_counter()
     with pytest.raises(ConfigBudgetError, match=r"cfg\.py: config too large"):
         parse_config(text, "cfg.py")
-    assert time.perf_counter() - t0 < 2.0
+    # a guard against expansion (exponential: minutes or a MemoryError), not a speed target
+    assert time.perf_counter() - t0 < 30.0
 
 
 def test_nesting_through_names_is_refused_as_too_deep() -> None:
@@ -150,9 +151,15 @@ def test_check_json_of_name_nesting_is_json(
     assert "too deep" in run["facts"]["unavailable"]
 
 
-def test_long_yaml_is_refused_before_it_is_built() -> None:
-    text = "".join(f"k{i}: 1\n" for i in range(210_000))  # 2 MB: ~10 s to build in PyYAML
-    t0 = time.perf_counter()
+def test_long_yaml_is_refused_before_it_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused while its parser events are counted: no object is ever built (building 2 MB in
+    PyYAML takes ~10 s; the refusal is checked by behaviour here, its time by no clock)."""
+    import yaml
+
+    def built(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the document was built before the budget refused it")
+
+    monkeypatch.setattr(yaml, "load", built)
+    text = "".join(f"k{i}: 1\n" for i in range(210_000))
     with pytest.raises(ConfigBudgetError, match="config too large"):
         load_yaml(text, "hparams.yaml")
-    assert time.perf_counter() - t0 < 3.0
