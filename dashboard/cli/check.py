@@ -91,6 +91,13 @@ def _check(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         print("segwatch: --workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
+    cache = None
+    if not args.no_cache:
+        try:
+            cache = SummaryCache.open(args.cache_dir or default_cache_dir(), config)
+            cache.load_sniffs()
+        except CacheError as exc:
+            print(f"segwatch: warning: {printable(str(exc))}", file=sys.stderr)
     tasks: list[Task] = []
     failed = flagged = False
     for path in args.paths:
@@ -107,7 +114,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"segwatch: no training logs found in {shown}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        reports = _reports(tasks, config, args)
+        reports = _reports(tasks, config, args, cache)
     except MetricsError as exc:  # the Dask cluster cannot be used
         print(f"segwatch: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
@@ -129,17 +136,14 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _reports(
-    tasks: list[Task], config: DiagnosisConfig, args: argparse.Namespace
+    tasks: list[Task],
+    config: DiagnosisConfig,
+    args: argparse.Namespace,
+    cache: SummaryCache | None,
 ) -> list[RunReport]:
     """Every run's report in discovery order: unchanged runs from the summary cache, the others
     read by ``--workers`` processes (and stored for next time)."""
     now = time.time()
-    cache = None
-    if not args.no_cache:
-        try:
-            cache = SummaryCache.open(args.cache_dir or default_cache_dir(), config)
-        except CacheError as exc:
-            print(f"segwatch: warning: {printable(str(exc))}", file=sys.stderr)
     reports: list[RunReport | None] = [None] * len(tasks)
     identities: list[str | None] = [None] * len(tasks)
     if cache is not None:
@@ -162,6 +166,7 @@ def _reports(
             for i in todo
             if (ident := identities[i]) is not None and (report := reports[i]) is not None
         )
+        cache.save_sniffs()
         if cache.problem:
             print(f"segwatch: warning: {printable(cache.problem)}", file=sys.stderr)
         cache.close()
