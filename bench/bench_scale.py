@@ -159,7 +159,11 @@ def main() -> None:
     peak = peak_mb([*CHECK, str(log.parent), "--json", "--no-cache", "--workers", "1"])
     rows.append((f"check on a {args.lines:,}-line log ({size:.0f} MB): peak memory",
                  f"{peak:.0f} MB ({peak / size:.2f}× the file)"))  # fmt: skip
-    refresh = live_refresh(log, args.repeat)
+    with tempfile.TemporaryDirectory() as tmp:  # appended to a copy: the log stays as made
+        live = Path(tmp) / "run" / log.name
+        live.parent.mkdir()
+        shutil.copyfile(log, live)
+        refresh = live_refresh(live, args.repeat)
     rows.append(("live refresh of that run after 100 appended lines", f"{refresh * 1000:.0f} ms"))
     table = ["| measurement | result (median) |", "|---|---|"]
     table += [f"| {a} | {b} |" for a, b in rows]
