@@ -9,7 +9,11 @@ stands for them. ``clear()`` empties everything (tests call it between apps).
 from __future__ import annotations
 
 import json
+import os
+import sys
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import streamlit as st
@@ -49,14 +53,34 @@ def _ident(source: RunSource) -> tuple[object, ...]:
     return (source.name, source.path, tuple((f.path, f.format, f.launch) for f in source.files))
 
 
-@st.cache_resource(max_entries=1000, show_spinner=False)
-def _live(ident: tuple[object, ...], options: str, _source: RunSource) -> LiveRun:
-    return LiveRun(_source, json.loads(options))
+#: The ``LiveRun`` of each run (by its files and the reader options), most recent last. A plain
+#: dict, not ``st.cache_resource``: looked up for every run at every rerun, where hashing the
+#: key through Streamlit cost more than the stats of an unchanged run.
+_LIVE: OrderedDict[tuple[object, ...], LiveRun] = OrderedDict()
+_LIVE_MAX = 2000
+_LIVE_LOCK = threading.Lock()
+
+
+@st.cache_data(ttl=DISCOVER_TTL_S, show_spinner=False, max_entries=4)
+def _options_json(argv: tuple[str, ...], logdir_env: str | None) -> str:
+    """The reader options of ``serve``'s flags and settings file (read once per rerun window,
+    not once per run)."""
+    return json.dumps(reader_options(), sort_keys=True)
 
 
 def live_run(source: RunSource) -> LiveRun:
     """The one ``LiveRun`` (its tailers) kept for this run across reruns and sessions."""
-    return _live(_ident(source), json.dumps(reader_options(), sort_keys=True), source)
+    options = _options_json(tuple(sys.argv), os.environ.get("SEGWATCH_LOGDIR"))
+    key = (_ident(source), options)
+    with _LIVE_LOCK:
+        live = _LIVE.get(key)
+        if live is not None:
+            _LIVE.move_to_end(key)
+            return live
+        live = _LIVE[key] = LiveRun(source, json.loads(options))
+        while len(_LIVE) > _LIVE_MAX:
+            _LIVE.popitem(last=False)
+        return live
 
 
 def run_state(source: RunSource) -> RunState:
@@ -77,9 +101,20 @@ def _clock_bucket() -> int:
     return int(time.time() // DIAGNOSIS_PERIOD_S)
 
 
-@st.cache_resource(max_entries=2000, show_spinner=False)
-def _clock(key: Key, _run: Run) -> Clock:
-    return Clock.of(RunSeries.from_table(_run.table, _run.meta, _run.updated))
+_CLOCKS: OrderedDict[Key, Clock] = OrderedDict()
+
+
+def _clock(key: Key, run: Run) -> Clock:
+    """The run's ``Clock`` for these files (a plain bounded dict: looked up at every rerun)."""
+    with _LIVE_LOCK:
+        clock = _CLOCKS.get(key)
+    if clock is None:
+        clock = Clock.of(RunSeries.from_table(run.table, run.meta, run.updated))
+        with _LIVE_LOCK:
+            _CLOCKS[key] = clock
+            while len(_CLOCKS) > _LIVE_MAX:
+                _CLOCKS.popitem(last=False)
+    return clock
 
 
 def time_key(state: RunState) -> tuple[object, ...]:
@@ -144,6 +179,9 @@ def clear() -> None:
     """Forget every cached result and every followed run."""
     st.cache_data.clear()
     st.cache_resource.clear()
+    with _LIVE_LOCK:
+        _LIVE.clear()
+        _CLOCKS.clear()
 
 
 @st.cache_resource(max_entries=2000, show_spinner=False)

@@ -168,3 +168,24 @@ def test_concurrent_checks_share_one_cache(logdir: Path, tmp_path: Path) -> None
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert all(p.returncode in (0, 1) for p in procs)
     assert len({o for o in outs}) == 1 and json.loads(outs[0])["runs"]
+
+
+def test_a_warm_check_reads_no_log_bytes(
+    logdir: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discovery's sniffs are kept in the cache too: a new process (its in-memory memo empty)
+    checking unchanged runs opens no log."""
+    import metrics.runs.discover as discover
+    from metrics.readers.source import Source
+
+    cache = str(tmp_path / "cache")
+    _, first, _ = _check(capsys, str(logdir), "--cache-dir", cache)
+    discover._SNIFFED.clear()  # as in a new process
+    reads: list[str] = []
+    real = Source.read_range
+    monkeypatch.setattr(
+        Source, "read_range", lambda self, *a, **k: reads.append(self.path) or real(self, *a, **k)
+    )
+    _, second, _ = _check(capsys, str(logdir), "--cache-dir", cache)
+    assert second == first
+    assert reads == []

@@ -20,6 +20,7 @@ from metrics.errors import MetricsError
 
 if TYPE_CHECKING:  # the library is imported when a check runs, not to print --help
     from metrics.diagnosis import DiagnosisConfig
+    from metrics.runs.cache import SummaryCache
     from metrics.runs.parallel import Task
     from metrics.runs.report import RunReport
 
@@ -78,6 +79,7 @@ _FAIL_RANK = {"warning": ("warning", "critical"), "critical": ("critical",), "ne
 def _check(args: argparse.Namespace) -> int:
     from metrics.diagnosis import load_config
     from metrics.runs import discover_runs
+    from metrics.runs.cache import CacheError, SummaryCache, default_cache_dir
     from metrics.settings import settings_path
 
     try:
@@ -93,6 +95,13 @@ def _check(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         print("segwatch: --workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
+    cache = None
+    if not args.no_cache:
+        try:
+            cache = SummaryCache.open(args.cache_dir or default_cache_dir(), config)
+            cache.load_sniffs()
+        except CacheError as exc:
+            print(f"segwatch: warning: {printable(str(exc))}", file=sys.stderr)
     tasks: list[Task] = []
     failed = flagged = False
     for path in args.paths:
@@ -109,7 +118,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"segwatch: no training logs found in {shown}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        reports = _reports(tasks, config, args)
+        reports = _reports(tasks, config, args, cache)
     except MetricsError as exc:  # the Dask cluster cannot be used
         print(f"segwatch: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
@@ -131,21 +140,18 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _reports(
-    tasks: list[Task], config: DiagnosisConfig, args: argparse.Namespace
+    tasks: list[Task],
+    config: DiagnosisConfig,
+    args: argparse.Namespace,
+    cache: SummaryCache | None,
 ) -> list[RunReport]:
     """Every run's report in discovery order: unchanged runs from the summary cache, the others
     read by ``--workers`` processes (and stored for next time)."""
-    from metrics.runs.cache import CacheError, SummaryCache, default_cache_dir, run_identity
+    from metrics.runs.cache import run_identity
     from metrics.runs.cluster import report_runs_on_dask
     from metrics.runs.parallel import default_workers, report_runs
 
     now = time.time()
-    cache = None
-    if not args.no_cache:
-        try:
-            cache = SummaryCache.open(args.cache_dir or default_cache_dir(), config)
-        except CacheError as exc:
-            print(f"segwatch: warning: {printable(str(exc))}", file=sys.stderr)
     reports: list[RunReport | None] = [None] * len(tasks)
     identities: list[str | None] = [None] * len(tasks)
     if cache is not None:
@@ -168,6 +174,7 @@ def _reports(
             for i in todo
             if (ident := identities[i]) is not None and (report := reports[i]) is not None
         )
+        cache.save_sniffs()
         if cache.problem:
             print(f"segwatch: warning: {printable(cache.problem)}", file=sys.stderr)
         cache.close()

@@ -42,7 +42,7 @@ from metrics.diagnosis import Clock, DiagnosisConfig, life_state
 from metrics.diagnosis.rules_process import stuck_process
 from metrics.errors import LogReadError, MetricsError
 from metrics.readers.source import open_source
-from metrics.runs.discover import RunSource
+from metrics.runs.discover import RunSource, known_sniffs, remember_sniffs
 from metrics.runs.report import RunReport
 
 #: Bump when the stored report changes shape: older rows are then never used.
@@ -128,6 +128,11 @@ class SummaryCache:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS reports (key TEXT PRIMARY KEY, identity TEXT NOT "
                 "NULL, report BLOB NOT NULL, stored REAL NOT NULL)"
+            )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS sniffs (path TEXT NOT NULL, options TEXT NOT NULL, "
+                "size INTEGER, mtime_ns INTEGER, ino INTEGER, fmt TEXT, digest BLOB, "
+                "PRIMARY KEY (path, options))"
             )
             db.execute("SELECT count(*) FROM reports WHERE key = ''").fetchone()
         except (OSError, sqlite3.Error) as exc:
@@ -216,6 +221,45 @@ class SummaryCache:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany("INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            self._failed(exc)
+
+    def load_sniffs(self) -> None:
+        """Give discovery the formats of files sniffed by earlier commands (a file is read again
+        only when its size, mtime or inode changed): a warm ``check`` reads no log bytes."""
+        if self.problem is not None:
+            return
+        try:
+            rows = self._db.execute(
+                "SELECT path, size, mtime_ns, ino, options, fmt, digest FROM sniffs"
+            ).fetchall()
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return
+        entries = {tuple(r[:5]): (r[5], bytes(r[6] or b"")) for r in rows}
+        self._sniffs_loaded = entries
+        remember_sniffs(entries)
+
+    def save_sniffs(self) -> None:
+        """Store the sniffs made by this command (one row per file and reader options)."""
+        if self.problem is not None:
+            return
+        loaded = getattr(self, "_sniffs_loaded", {})
+        rows = [
+            (k[0], k[4], k[1], k[2], k[3], v[0], v[1])
+            for k, v in known_sniffs().items()
+            if loaded.get(k) != v
+        ]
+        if not rows:
+            return
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO sniffs (path, options, size, mtime_ns, ino, fmt, "
+                    "digest) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
         except sqlite3.Error as exc:
             self._failed(exc)
 

@@ -147,6 +147,22 @@ _SNIFFED: dict[tuple[Any, ...], tuple[str | None, bytes]] = {}
 _SNIFFED_MAX = 200_000
 
 
+SniffKey = tuple[Any, ...]
+
+
+def known_sniffs() -> dict[SniffKey, tuple[str | None, bytes]]:
+    """The sniffed local files (key: path, size, mtime_ns, inode, options), to persist."""
+    return dict(_SNIFFED)
+
+
+def remember_sniffs(entries: Mapping[SniffKey, tuple[str | None, bytes]]) -> None:
+    """Sniffs persisted earlier (``metrics.runs.cache``): a file whose stat still matches its
+    key is not read again by discovery."""
+    if len(_SNIFFED) + len(entries) >= _SNIFFED_MAX:
+        _SNIFFED.clear()
+    _SNIFFED.update(entries)
+
+
 def _sniff(path: str, options: Mapping[str, Any] | None) -> tuple[str | None, bytes]:
     """The format of a file judged by its first bytes, and a digest of those bytes.
 

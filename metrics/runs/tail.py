@@ -29,6 +29,7 @@ from metrics.readers.limits import (
 )
 from metrics.readers.registry import SNIFF_BYTES, finalize, get_format, sniff_format
 from metrics.readers.source import FileStat, open_source
+from metrics.runs.columns import GrowingTable
 
 FINGERPRINT_BYTES = 512
 
@@ -70,6 +71,7 @@ class LogTailer:
         self.piece_bytes = READ_PIECE_BYTES
         self._parts: list[Parsed] = []
         self._table: pd.DataFrame | None = None
+        self._growing: GrowingTable | None = None  # the table, with room to append
         #: How many times the file was found truncated or replaced and read again from the start.
         self.resets = 0
         #: True while the file is missing (deleted while watched); the table read so far stays.
@@ -99,9 +101,22 @@ class LogTailer:
 
     @property
     def table(self) -> pd.DataFrame:
-        """Every record read so far, relaunches resolved (the tidy contract)."""
+        """Every record read so far, relaunches resolved (the tidy contract).
+
+        Built once in full; after that, records appended without a relaunch among them are
+        added to a ``GrowingTable`` (O(new records), not a rebuild of the whole table)."""
         if self._table is None:
-            self._table = finalize(self._parts, self.run)[0]
+            if self._growing is not None:
+                self._table = self._growing.table(self.run)
+            else:
+                self._table = finalize(self._parts, self.run)[0]
+                if self._fmt is not None and not self._fmt.whole_file and len(self._table):
+                    try:
+                        self._growing = GrowingTable(self._table)
+                    except ValueError:
+                        self._growing = None
+                    else:
+                        self._table = self._growing.table(self.run)
         return self._table
 
     def poll(self, final: bool = False) -> pd.DataFrame:
@@ -225,6 +240,7 @@ class LogTailer:
         self._before = b""
         self._parts = []
         self._table = None
+        self._growing = None
 
     def _poll_whole(self, st: FileStat) -> pd.DataFrame:
         if self._stat is not None and st == self._stat:
@@ -238,6 +254,7 @@ class LogTailer:
         old = self._parts[0].records if self._parts else None
         self._parts = [parsed]
         self._table = None
+        self._growing = None
         fresh = parsed.records
         if old is not None and _is_prefix(old, fresh):
             fresh = fresh.iloc[len(old) :].reset_index(drop=True)
@@ -248,11 +265,18 @@ class LogTailer:
 
     def _emit(self, new: list[Parsed]) -> pd.DataFrame:
         new = [p for p in new if len(p.records) or p.restarts or p.bad_lines or p.meta]
+        only_records = [Parsed(p.records) for p in new]
+        fresh = finalize(only_records, self.run)[0]
         if new:
             self._parts.extend(new)
             self._table = None
-        only_records = [Parsed(p.records) for p in new]
-        return finalize(only_records, self.run)[0]
+            # records after every earlier restart are untouched by them: append, unless the
+            # new ones restart (they may void earlier records) or name a new metric
+            if self._growing is not None and (
+                any(p.restarts for p in new) or not self._growing.append(fresh)
+            ):
+                self._growing = None
+        return fresh
 
 
 def _is_special(path: str) -> bool:
