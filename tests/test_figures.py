@@ -272,6 +272,10 @@ def test_run_figure_x_axis_by_wall_or_relative_time(tmp_path: Path) -> None:
     assert rel["layout"]["xaxis2"]["title"]["text"] == "hours since the first record"
     wall = run_figure(plot, x="wall").to_dict()
     assert str(wall["data"][0]["x"][0]).startswith("2023-11-14T22:13:20")
+    no_clock = prepare_run(
+        "r", table.assign(wall_time=np.nan), RunDiagnosis("no_eval", ()), None, None, 0.0
+    )
+    assert run_figure(no_clock, x="wall").to_dict()["layout"]["xaxis2"]["title"]["text"] == "step"
 
 
 def test_finding_labels_never_share_a_row_when_they_would_overlap() -> None:

@@ -66,6 +66,8 @@ def run_figure(
     The legend sits beneath the plot, so it can never cover the title (shown only with
     ``title=True``, for the standalone report; the page names the run in its header).
     """
+    if plot.clock is None:
+        x = "step"  # the logs carry no wall time: the page says so
     clock = _Clock(plot.clock, x)
     fig = make_subplots(
         rows=2,

@@ -128,6 +128,7 @@ def _live_compare(picked: Sequence[RunSource], view: View) -> None:
     st.dataframe(
         compare_table(rows),
         hide_index=True,
+        placeholder="—",
         column_config={
             "best mIoU": st.column_config.NumberColumn(format="%.4f"),
             "final mIoU": st.column_config.NumberColumn(format="%.4f"),

@@ -136,6 +136,8 @@ def _show_run(state: RunState, source: RunSource, weight: float, axes: dict[str,
     fig = run_figure(plot, **axes)  # type: ignore[arg-type]
     st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="run_plot")
     st.caption(_points_caption(plot))
+    if axes.get("x") != "step" and plot.clock is None:
+        st.caption("This run's logs carry no wall time, so it is drawn by step.")
     tabs = st.tabs(list(TABS), key="tab", on_change="rerun", bind="query-params")
     for label, tab in zip(TABS, tabs, strict=True):
         if tab.open:  # only the open tab is built and sent: a page of 13 charts took seconds
@@ -309,16 +311,17 @@ def _export(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> None:
     assert state.run is not None
     run = state.run
     slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run.name)[:80] or "run"
+    weight = float(st.session_state.get("smoothing", 0.6))  # read now: the file is made later
     st.download_button(
         "Report (HTML, small: loads plotly.js from its CDN)",
-        data=functools.partial(_report, state, diag, plot, offline=False),
+        data=functools.partial(_report, state, diag, plot, weight, offline=False),
         file_name=f"{slug}-report.html",
         mime="text/html",
         key="export_html_small",
     )
     st.download_button(
         "Report (standalone HTML, works offline, ~5 MB)",
-        data=functools.partial(_report, state, diag, plot),
+        data=functools.partial(_report, state, diag, plot, weight),
         file_name=f"{slug}-report-offline.html",
         mime="text/html",
         key="export_html",
@@ -336,12 +339,13 @@ REPORT_POINTS = 600  # per trace: the report stays a few hundred kB beside plotl
 REPORT_EVALS = 80  # heatmap columns
 
 
-def _report(state: RunState, diag: RunDiagnosis, plot: RunPlot, offline: bool = True) -> str:
+def _report(
+    state: RunState, diag: RunDiagnosis, plot: RunPlot, weight: float, offline: bool = True
+) -> str:
     """The standalone report: the page's figures, thinned further (a file to mail, not a tab)."""
     assert state.run is not None
     run = state.run
     planned = cache.planned_steps(run)
-    weight = float(st.session_state.get("smoothing", 0.6))
     small = prepare_run(
         run.name, run.table, diag, cache.forecast(state), planned, weight, REPORT_POINTS
     )
