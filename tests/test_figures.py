@@ -221,7 +221,7 @@ def test_run_figure_loss_axis_shows_every_point_by_default(runs_dir: Path) -> No
     assert d["layout"]["yaxis"]["range"] == list(plot.loss.bounds)
     log = run_figure(plot, loss_axis="log").to_dict()["layout"]["yaxis"]
     # full labels on every log tick (0.2, 0.5, 1, 2 …), never bare minor digits "9 8 … 3 2"
-    assert log["type"] == "log" and log["dtick"] == "D2" and log["tickformat"] == ".2~g"
+    assert log["type"] == "log" and log["dtick"] == "D2" and log["tickformat"] == ".3~g"
 
 
 def test_run_figure_title_never_shares_the_legend_space(runs_dir: Path) -> None:

@@ -48,7 +48,7 @@ X_TITLES = {"step": "step", "wall": "wall time", "relative": "hours since the fi
 # short labels: a widget bound to the URL writes its label there (loss_axis=ignore+outliers)
 LOSS_AXIS_LABELS = {"all": "all points", "robust": "ignore outliers", "log": "log"}
 X_LABELS = {"step": "step", "wall": "wall time", "relative": "relative time"}
-LOG_TICKS = {"dtick": "D2", "tickformat": ".2~g", "exponentformat": "power"}
+LOG_TICKS = {"dtick": "D2", "tickformat": ".3~g", "exponentformat": "power"}  # 500, 0.5
 
 
 def run_figure(
