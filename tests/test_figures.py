@@ -533,14 +533,14 @@ def test_what_changed_across_all_runs_sets_single_run_keys_apart() -> None:
     shared, single = what_changed(
         {
             "a": {"optimizer": {"lr": 0.01, "type": "SGD"}, "mmseg_only": 1, "iters": 8000},
-            "b": {"optimizer": {"lr": 0.02, "type": "SGD"}, "iters": 8000},
+            "b": {"optimizer": {"lr": 0.02, "type": "SGD"}, "iters": 8000, "mmseg_only": 1},
             "c": {"optimizer": {"lr": 0.01, "type": "SGD"}, "iters": 16000, "pad": None},
         }
     )
     assert shared["key"].tolist() == ["iters", "optimizer.lr"]
     assert shared.set_index("key").loc["optimizer.lr"].tolist() == ["0.01", "0.02", "0.01"]
     assert single["key"].tolist() == ["mmseg_only", "pad"]
-    assert single.set_index("key").loc["mmseg_only"].tolist() == ["1", "—", "—"]
+    assert single.set_index("key").loc["mmseg_only"].tolist() == ["1", "1", "—"]
     assert single.set_index("key").loc["pad"].tolist() == ["—", "—", "null"]  # never "None"
 
 
