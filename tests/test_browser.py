@@ -251,6 +251,6 @@ def test_overview_address_opens_the_runs_page(server: tuple[str, Path], browser)
     page = _page(browser, [])
     page.goto(url + "/overview")
     page.get_by_role("button", name="🟡 stalled · stalled", exact=True).wait_for(timeout=30_000)
-    assert page.locator("[data-testid=stDataFrame]").first.is_visible()  # the runs table
+    page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=30_000)  # the runs table
     assert page.get_by_text("Page not found").count() == 0
     page.close()
