@@ -226,6 +226,16 @@ def test_links_name_their_run_and_view(server: tuple[str, Path], browser) -> Non
     page.get_by_role("tab", name="All metrics").click()
     page.wait_for_url("**tab=All*", timeout=15_000)
     page.get_by_text("train/loss").first.wait_for(timeout=30_000)
+    page.goto(url + "/run?run=stalled")  # changing run is a history entry: Back returns
+    page.get_by_role("heading", name="stalled", exact=True).wait_for(timeout=30_000)
+    page.locator("[data-testid=stSelectbox]").first.click()
+    page.keyboard.type("diverging")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="diverging", exact=True).wait_for(timeout=30_000)
+    page.wait_for_url("**run=diverging", timeout=15_000)
+    page.go_back()
+    page.get_by_role("heading", name="stalled", exact=True).wait_for(timeout=30_000)
+    assert page.url.endswith("run=stalled")
     page.close()
 
 
