@@ -236,6 +236,15 @@ def test_links_name_their_run_and_view(server: tuple[str, Path], browser) -> Non
     page.go_back()
     page.get_by_role("heading", name="stalled", exact=True).wait_for(timeout=30_000)
     assert page.url.endswith("run=stalled")
+    page.get_by_role("slider").first.focus()  # smoothing: a history entry too
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url("**smoothing=0.61*", timeout=15_000)
+    page.go_back()
+    page.wait_for_url("**/run?run=stalled", timeout=15_000)
+    page.wait_for_function(  # Back undid the smoothing too
+        "() => document.querySelector('[data-testid=stSliderThumbValue]')?.textContent === '0.60'",
+        timeout=15_000,
+    )
     page.close()
 
 
