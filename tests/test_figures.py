@@ -221,7 +221,7 @@ def test_run_figure_loss_axis_shows_every_point_by_default(runs_dir: Path) -> No
     assert d["layout"]["yaxis"]["range"] == list(plot.loss.bounds)
     log = run_figure(plot, loss_axis="log").to_dict()["layout"]["yaxis"]
     # full labels on every log tick (0.2, 0.5, 1, 2 …), never bare minor digits "9 8 … 3 2"
-    assert log["type"] == "log" and log["dtick"] == "D2" and log["tickformat"] == ".2~g"
+    assert log["type"] == "log" and log["dtick"] == "D2" and log["tickformat"] == ".3~g"
 
 
 def test_run_figure_title_never_shares_the_legend_space(runs_dir: Path) -> None:
@@ -272,6 +272,10 @@ def test_run_figure_x_axis_by_wall_or_relative_time(tmp_path: Path) -> None:
     assert rel["layout"]["xaxis2"]["title"]["text"] == "hours since the first record"
     wall = run_figure(plot, x="wall").to_dict()
     assert str(wall["data"][0]["x"][0]).startswith("2023-11-14T22:13:20")
+    no_clock = prepare_run(
+        "r", table.assign(wall_time=np.nan), RunDiagnosis("no_eval", ()), None, None, 0.0
+    )
+    assert run_figure(no_clock, x="wall").to_dict()["layout"]["xaxis2"]["title"]["text"] == "step"
 
 
 def test_finding_labels_never_share_a_row_when_they_would_overlap() -> None:
@@ -529,14 +533,14 @@ def test_what_changed_across_all_runs_sets_single_run_keys_apart() -> None:
     shared, single = what_changed(
         {
             "a": {"optimizer": {"lr": 0.01, "type": "SGD"}, "mmseg_only": 1, "iters": 8000},
-            "b": {"optimizer": {"lr": 0.02, "type": "SGD"}, "iters": 8000},
+            "b": {"optimizer": {"lr": 0.02, "type": "SGD"}, "iters": 8000, "mmseg_only": 1},
             "c": {"optimizer": {"lr": 0.01, "type": "SGD"}, "iters": 16000, "pad": None},
         }
     )
     assert shared["key"].tolist() == ["iters", "optimizer.lr"]
     assert shared.set_index("key").loc["optimizer.lr"].tolist() == ["0.01", "0.02", "0.01"]
     assert single["key"].tolist() == ["mmseg_only", "pad"]
-    assert single.set_index("key").loc["mmseg_only"].tolist() == ["1", "—", "—"]
+    assert single.set_index("key").loc["mmseg_only"].tolist() == ["1", "1", "—"]
     assert single.set_index("key").loc["pad"].tolist() == ["—", "—", "null"]  # never "None"
 
 

@@ -48,7 +48,7 @@ X_TITLES = {"step": "step", "wall": "wall time", "relative": "hours since the fi
 # short labels: a widget bound to the URL writes its label there (loss_axis=ignore+outliers)
 LOSS_AXIS_LABELS = {"all": "all points", "robust": "ignore outliers", "log": "log"}
 X_LABELS = {"step": "step", "wall": "wall time", "relative": "relative time"}
-LOG_TICKS = {"dtick": "D2", "tickformat": ".2~g", "exponentformat": "power"}
+LOG_TICKS = {"dtick": "D2", "tickformat": ".3~g", "exponentformat": "power"}  # 500, 0.5
 
 
 def run_figure(
@@ -66,6 +66,8 @@ def run_figure(
     The legend sits beneath the plot, so it can never cover the title (shown only with
     ``title=True``, for the standalone report; the page names the run in its header).
     """
+    if plot.clock is None:
+        x = "step"  # the logs carry no wall time: the page says so
     clock = _Clock(plot.clock, x)
     fig = make_subplots(
         rows=2,

@@ -128,6 +128,7 @@ def _live_compare(picked: Sequence[RunSource], view: View) -> None:
     st.dataframe(
         compare_table(rows),
         hide_index=True,
+        placeholder="—",
         column_config={
             "best mIoU": st.column_config.NumberColumn(format="%.4f"),
             "final mIoU": st.column_config.NumberColumn(format="%.4f"),
@@ -149,13 +150,13 @@ def _what_changed(picked: Sequence[RunSource]) -> None:
         f"What changed across these {len(picked)} runs ({len(shared)} keys)", expanded=True
     ):
         if shared.empty:
-            st.caption("No config key that two runs logged differs.")
+            st.caption("No config key differs between the runs that logged it.")
         else:
             st.dataframe(shared, hide_index=True, key="changed")
         if not single.empty:
             st.caption(
-                f"{len(single)} key(s) logged by one run only (usually one framework's own "
-                "settings):"
+                f"{len(single)} key(s) that only some of the runs log, the same wherever logged "
+                "(usually one framework's own settings):"
             )
             st.dataframe(single, hide_index=True, key="changed_single")
         for name, f in facts.items():

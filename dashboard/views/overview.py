@@ -102,6 +102,7 @@ def _live_table(srcs: Sequence[RunSource], text: str, statuses: Sequence[str]) -
         frame[["run", *COLUMNS]],
         hide_index=True,
         height=min(ROW_PX * (len(frame) + 1) + 3, MAX_TABLE_PX),  # every run: scroll past 20
+        placeholder="—",  # no eval yet: a dash, not "None"
         column_order=list(COLUMNS),
         column_config=COLUMNS,
         on_select="rerun",

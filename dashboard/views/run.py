@@ -47,6 +47,7 @@ SMOOTHING_HELP = (
     "TensorBoard's exponential moving average of the training loss (same weight, same result). "
     "The sparse validation mIoU is never smoothed."
 )
+DEFAULT_SMOOTHING = 0.6
 DATA_URL = "data"  # the Data page, relative to this page's address
 
 
@@ -62,10 +63,7 @@ def main() -> None:
     refuse_unknown_run(by_name)
     name = _pick_run(list(by_name))
     with st.sidebar:
-        weight = st.slider(
-            "Smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing", bind="query-params",
-            help=SMOOTHING_HELP,
-        )  # fmt: skip
+        weight = _smoothing()
         axes = _axes()
     if name is None:
         return
@@ -86,6 +84,28 @@ def _pick_run(names: list[str]) -> str | None:
     if name is not None and st.query_params.get("run") != name:
         st.query_params["run"] = name
     return name
+
+
+def _smoothing() -> float:
+    """The smoothing slider, synced with ``smoothing=`` in the URL like the run.
+
+    Written from here rather than bound, so a change is a history entry (Back undoes it).
+    """
+    raw = st.query_params.get("smoothing")
+    try:
+        in_url = min(max(float(raw), 0.0), 0.99) if raw is not None else DEFAULT_SMOOTHING
+    except ValueError:
+        in_url = DEFAULT_SMOOTHING
+    if st.session_state.get("_smoothing_in_url") != in_url:
+        st.session_state["smoothing"] = in_url  # first visit, a link, Back
+    # no value= here: the session state holds it (setting both makes Streamlit warn)
+    weight = float(
+        st.slider("Smoothing", 0.0, 0.99, step=0.01, key="smoothing", help=SMOOTHING_HELP)
+    )
+    st.session_state["_smoothing_in_url"] = weight
+    if weight != in_url:
+        st.query_params["smoothing"] = f"{weight:g}"
+    return weight
 
 
 def _axes() -> dict[str, object]:
@@ -136,6 +156,8 @@ def _show_run(state: RunState, source: RunSource, weight: float, axes: dict[str,
     fig = run_figure(plot, **axes)  # type: ignore[arg-type]
     st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="run_plot")
     st.caption(_points_caption(plot))
+    if axes.get("x") != "step" and plot.clock is None:
+        st.caption("This run's logs carry no wall time, so it is drawn by step.")
     tabs = st.tabs(list(TABS), key="tab", on_change="rerun", bind="query-params")
     for label, tab in zip(TABS, tabs, strict=True):
         if tab.open:  # only the open tab is built and sent: a page of 13 charts took seconds
@@ -309,16 +331,17 @@ def _export(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> None:
     assert state.run is not None
     run = state.run
     slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run.name)[:80] or "run"
+    weight = float(st.session_state.get("smoothing", 0.6))  # read now: the file is made later
     st.download_button(
         "Report (HTML, small: loads plotly.js from its CDN)",
-        data=functools.partial(_report, state, diag, plot, offline=False),
+        data=functools.partial(_report, state, diag, plot, weight, offline=False),
         file_name=f"{slug}-report.html",
         mime="text/html",
         key="export_html_small",
     )
     st.download_button(
         "Report (standalone HTML, works offline, ~5 MB)",
-        data=functools.partial(_report, state, diag, plot),
+        data=functools.partial(_report, state, diag, plot, weight),
         file_name=f"{slug}-report-offline.html",
         mime="text/html",
         key="export_html",
@@ -336,12 +359,13 @@ REPORT_POINTS = 600  # per trace: the report stays a few hundred kB beside plotl
 REPORT_EVALS = 80  # heatmap columns
 
 
-def _report(state: RunState, diag: RunDiagnosis, plot: RunPlot, offline: bool = True) -> str:
+def _report(
+    state: RunState, diag: RunDiagnosis, plot: RunPlot, weight: float, offline: bool = True
+) -> str:
     """The standalone report: the page's figures, thinned further (a file to mail, not a tab)."""
     assert state.run is not None
     run = state.run
     planned = cache.planned_steps(run)
-    weight = float(st.session_state.get("smoothing", 0.6))
     small = prepare_run(
         run.name, run.table, diag, cache.forecast(state), planned, weight, REPORT_POINTS
     )
