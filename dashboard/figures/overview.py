@@ -125,11 +125,11 @@ def filter_frame(frame: pd.DataFrame, text: str = "", statuses: Iterable[str] = 
 def name_matches(names: pd.Series, text: str) -> np.ndarray:
     """A mask of the names matching ``text`` as a case-insensitive regex (else as plain text)."""
     try:
-        re.compile(text)
-        regex = True
+        pattern = re.compile(text, re.IGNORECASE)
     except re.error:
-        regex = False
-    return names.astype(str).str.contains(text, case=False, regex=regex).to_numpy(bool)
+        pattern = re.compile(re.escape(text), re.IGNORECASE)
+    shown = names.astype(str)
+    return np.fromiter((pattern.search(n) is not None for n in shown), bool, len(shown))
 
 
 def _progress_text(last: int | None, planned: int | None) -> str:

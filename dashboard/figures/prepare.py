@@ -21,7 +21,9 @@ from metrics.readers.base import LogMeta
 from metrics.schema import IOU_PREFIX, LOSS, LR, MIOU
 from metrics.stats.forecast import Forecast, forecast, saturating_curve
 from metrics.stats.intervals import loss_vs_metric
+from metrics.stats.series import as_series
 from metrics.stats.smoothing import ema
+from metrics.stats.trends import best
 
 Floats = npt.NDArray[np.float64]
 EMPTY = np.empty(0, np.float64)
@@ -81,10 +83,8 @@ class RunPlot:
 def metric_series(table: pd.DataFrame, metric: str, split: str) -> tuple[Floats, Floats]:
     """(steps, values) of one metric, in step order, non-finite values kept."""
     mask = (table["metric"] == metric).to_numpy() & (table["split"] == split).to_numpy()
-    steps = table["step"].to_numpy()[mask]
-    values = table["value"].to_numpy()[mask]
-    order = np.argsort(steps, kind="stable")
-    return steps[order].astype(np.float64), values[order].astype(np.float64)
+    steps, values = as_series(table["step"].to_numpy()[mask], table["value"].to_numpy()[mask])
+    return steps.astype(np.float64), values
 
 
 def step_clock(table: pd.DataFrame) -> tuple[Floats, Floats] | None:
@@ -138,11 +138,10 @@ def curve(
 
 def best_point(steps: Floats, values: Floats) -> tuple[int, float] | None:
     """The first step holding the best finite value (the best checkpoint), or None."""
-    finite = np.isfinite(values)
-    if not finite.any():
+    if not np.isfinite(values).any():
         return None
-    i = int(np.argmax(np.where(finite, values, -np.inf)))
-    return int(steps[i]), float(values[i])
+    top = best(steps, values, "max")
+    return top.step, top.value
 
 
 def run_forecast(
