@@ -30,14 +30,6 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _import_diagnosis_deps() -> None:
-    """Import once, before forking, what the diagnosis imports lazily (scipy's stats and
-    optimize, pymannkendall): else every worker pays the ~0.5 s import on its first run."""
-    import pymannkendall  # noqa: F401
-    import scipy.optimize
-    import scipy.stats  # noqa: F401
-
-
 def report_runs(
     tasks: Sequence[Task],
     config: DiagnosisConfig,
@@ -54,11 +46,7 @@ def report_runs(
         for source, options in tasks:
             yield report_run(source, options, config, now)
         return
-    # fork: the workers inherit the imported modules (no second start-up per worker)
-    method = "fork" if sys.platform.startswith("linux") else None
-    if method == "fork":
-        _import_diagnosis_deps()
-    context = multiprocessing.get_context(method)
+    context = multiprocessing.get_context(_start_method(tasks))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures: list[Future[RunReport]] = [
             pool.submit(report_run, source, options, config, now) for source, options in tasks
@@ -72,3 +60,14 @@ def report_runs(
             except Exception as exc:  # a report that cannot travel back costs its run only
                 error = f"internal error in a worker ({type(exc).__name__}: {exc})"[:300]
                 yield RunReport({"run": source.name, "path": source.path, "error": error})
+
+
+def _start_method(tasks: Sequence[Task]) -> str | None:
+    """fork for local logs: the workers inherit the imported modules (no second start-up per
+    worker). forkserver once a remote filesystem was touched: fsspec runs an event loop in a
+    thread, and a fork taken while it holds a lock can hang the child (seen with fsspec 2023.9).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    remote = any("://" in source.path for source, _ in tasks)
+    return "forkserver" if remote else "fork"
