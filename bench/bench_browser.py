@@ -32,18 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from dashboard.cli.demo import write_finished  # noqa: E402
+from tests.test_browser import ARGS, CHROMIUM  # noqa: E402  (one set of launch flags)
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TARGETS = {"overview": 1.5, "run": 1.5, "many": 3.0}
 RUN = "paddleseg/deeplabv3p_cityscapes_healthy"
 MIOU_DRAWN = (
