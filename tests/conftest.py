@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,16 @@ PUBLIC_LOGS = REPO.parent / "shared" / "sample_logs_public"
 REAL_RUNS = REPO.parent / "shared" / "real_runs"
 
 
+def _copy(src: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of ``src`` for the session, so tests may mark its files as new (``just_written``)."""
+    dst = tmp_path_factory.mktemp("shared") / src.name
+    shutil.copytree(src, dst, copy_function=shutil.copyfile)
+    return dst
+
+
 @pytest.fixture(scope="session")
-def public_logs() -> Path:
-    """The real logs from public repositories (``../shared/sample_logs_public``).
+def public_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real logs from public repositories (a copy of ``../shared/sample_logs_public``).
 
     They are not shipped with segwatch (their licences do not allow it), so a user's own
     clone has no copy: tests that need them skip there, and run in CI where ../shared exists.
@@ -23,7 +31,7 @@ def public_logs() -> Path:
         pytest.skip(
             f"real public logs not found at {PUBLIC_LOGS} (only CI and developers have them)"
         )
-    return PUBLIC_LOGS
+    return _copy(PUBLIC_LOGS, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -33,11 +41,12 @@ def sample_logs() -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_runs() -> Path:
-    """19 real runs from 12 public repositories (``../shared/real_runs``, one folder per run)."""
+def real_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """19 real runs from 12 public repositories (a copy of ``../shared/real_runs``, one folder
+    per run)."""
     if not (REAL_RUNS / "SOURCES.md").is_file():
         pytest.skip(f"real runs not found at {REAL_RUNS} (only CI and developers have them)")
-    return REAL_RUNS
+    return _copy(REAL_RUNS, tmp_path_factory)
 
 
 @pytest.fixture(autouse=True)

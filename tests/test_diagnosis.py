@@ -276,6 +276,40 @@ def test_a_run_without_a_plan_that_is_no_longer_written_is_finished() -> None:
     assert diagnose_table(run_table(miou)).status == "stalled"  # nothing says it ended
 
 
+def poly_lr(total: int, peak: float = 0.01, floor: float = 1e-4, power: float = 0.9):
+    """MMSegmentation's PolyLR: from ``peak`` down to ``eta_min`` = ``floor`` at ``total``."""
+    return lambda t: (peak - floor) * (1 - np.minimum(t, total) / total) ** power + floor
+
+
+def test_a_poly_lr_that_ran_down_to_its_floor_ends_the_run() -> None:
+    """No time stamps, no plan, a file changed just now (a fresh copy): the schedule's end says
+    the run finished. The same run half-way through its schedule is still live."""
+    miou = np.concatenate([rising(8, 0.55), 0.55 + 0.003 * noise(8, 5)])
+    done = diagnose_table(run_table(miou, lr=poly_lr(16000)), updated=1e9, now=1e9 + 5)
+    assert done.status == "converged"
+    (f,) = [f for f in done.findings if f.code == "converged"]
+    assert f.evidence["finished_because"] == "its learning rate ran down to the end of its schedule"
+    half = diagnose_table(run_table(miou, lr=poly_lr(32000)), updated=1e9, now=1e9 + 5)
+    assert half.status == "stalled"
+
+
+@pytest.mark.parametrize(
+    ("values", "ended"),
+    [
+        (poly_lr(40000)(np.arange(50, 40001, 50)), True),  # eta_min 1e-4: 1 % of the peak
+        (poly_lr(40000, floor=0.0)(np.arange(50, 40001, 50)), True),
+        (poly_lr(40000)(np.arange(50, 39001, 50)), False),  # 97.5 % of the way: 3.7 %
+        (np.repeat([0.01, 0.001, 0.0001], [50, 30, 20]), False),  # steps: sits at its floor
+        (np.full(100, 0.01), False),
+        (np.array([0.01, 1e-5, 1e-6]), False),  # too short to say
+    ],
+)
+def test_lr_ran_out_is_the_end_of_a_decay(values, ended) -> None:
+    from metrics.diagnosis.rules_process import lr_ran_out
+
+    assert lr_ran_out(np.asarray(values, float)) is ended
+
+
 def test_an_exponential_blow_up_is_an_explosion_not_spikes() -> None:
     """Detectron2-like: 0.4 → 5e6 over the last 60 % of the run."""
     s = np.arange(20, 20001, 20)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.cli import main
+from tests.copies_util import just_written
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,7 @@ def verdicts(real_runs: Path) -> dict[str, dict]:
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        main(["check", str(real_runs), "--json"])
+        main(["check", str(just_written(real_runs)), "--json"])
     return {r["run"]: r for r in json.loads(out.getvalue())["runs"]}
 
 

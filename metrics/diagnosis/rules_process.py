@@ -1,11 +1,14 @@
 """Rules on the training process: is the run still written, finished, stuck or stopped early,
 and was it evaluated at all.
 
-A run is *finished* when it reached its planned steps, when its log says training ended, or
-when it is no longer written. "No longer written" is judged by the file's modification time
-and, where the log has them, by its own time stamps: a copy of an old log is not live just
-because the copy is new. Time stamps without a time zone can be hours off, so the log's own
-clock only counts when it is more than a day old.
+A run is *finished* when it reached its planned steps, when its log says training ended, when
+its learning rate ran down to the end of a decaying schedule, or when it is no longer written.
+"No longer written" is judged by the file's modification time and, where the log has them, by
+its own time stamps: a copy of an old log is not live just because the copy is new. Time stamps
+without a time zone can be hours off, so the log's own clock only counts when it is more than a
+day old. A log with no time stamps (MMSeg 1.x ``scalars.json``) copied a minute ago looks live
+by its mtime alone; its schedule's end (planned steps from its config or its name, or an lr that
+ran down to its floor) still says it finished.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from metrics.diagnosis.inputs import EMPTY, Lifecycle, RunSeries
 from metrics.diagnosis.registry import rule
 
 STAMP_SLACK_S = 86400.0  # log time stamps carry no time zone: only a day's silence counts
+# Poly, cosine and linear schedules end at 0 or at eta_min (MMSeg: 1e-4 of a 0.01 peak, 1 %):
+# an lr still falling into ≤ 1 % of its peak at the last record is the schedule's last step.
+LR_END_SHARE = 0.0101
 
 STUCK = FindingCode(
     "stuck_process",
@@ -82,12 +88,16 @@ class Clock:
     planned: int | None
     last_step: int | None
     ended: bool
+    lr_ran_out: bool = False  # the lr ended its decay at the last record
 
     @staticmethod
     def of(rs: RunSeries) -> Clock:
         walls = np.unique(rs.wall_times)
         interval = float(np.median(np.diff(walls))) if len(walls) > 2 else 0.0
-        return Clock(rs.updated, rs.last_wall, interval, rs.planned_steps, rs.last_step, rs.ended)
+        return Clock(
+            rs.updated, rs.last_wall, interval, rs.planned_steps, rs.last_step, rs.ended,
+            lr_ran_out(rs.lr.finite.values),
+        )  # fmt: skip
 
     def judge(self, cfg: DiagnosisConfig, now: float | None = None) -> Lifecycle:
         """The lifecycle at ``now`` (see the module doc)."""
@@ -101,6 +111,8 @@ class Clock:
             why = f"reached its {planned} planned steps"
         elif self.ended:
             why = "its log says training ended"
+        elif self.lr_ran_out:
+            why = "its learning rate ran down to the end of its schedule"
         elif not live:
             why = "it is no longer written"
         else:
@@ -114,6 +126,15 @@ class Clock:
             EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, {}, self.planned, None, self.last_step,
             self.updated, walls, self.ended, life=life,
         )  # fmt: skip
+
+
+def lr_ran_out(lr: np.ndarray) -> bool:
+    """The lr fell to ≤ ``LR_END_SHARE`` of its peak at its last record, still falling there:
+    the end of a poly/cosine/linear decay. A step schedule that sits at a low lr is not ended."""
+    if len(lr) < 4:
+        return False
+    peak, last, before = float(lr.max()), float(lr[-1]), float(lr[-2])
+    return peak > 0 and last <= LR_END_SHARE * peak and before > last and last <= float(lr.min())
 
 
 def _old_stamps(stamp_age: float | None, limit: float) -> bool:

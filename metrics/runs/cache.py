@@ -46,7 +46,7 @@ from metrics.runs.discover import RunSource, known_sniffs, remember_sniffs
 from metrics.runs.report import RunReport
 
 #: Bump when the stored report changes shape: older rows are then never used.
-SCHEMA = 1
+SCHEMA = 2  # 2: the clock knows when the lr ran out
 _TIME_FINDINGS = ("stuck_process", "stopped_early")
 _BUSY_MS = 5000
 

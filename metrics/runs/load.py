@@ -8,6 +8,7 @@ from typing import Any
 
 from metrics.errors import LogReadError, MetricsError
 from metrics.facts import RunFacts, facts_for_files
+from metrics.facts.schedule_name import planned_from_names
 from metrics.readers.registry import read_log
 from metrics.readers.source import open_source
 from metrics.runs.discover import RunSource
@@ -50,6 +51,13 @@ def facts_for_run(run: Run) -> RunFacts:
 
 
 def with_facts(run: Run, facts: RunFacts | None = None) -> Run:
-    """The run with the facts of its logged config attached (see ``load_run``)."""
+    """The run with the facts of its logged config attached (see ``load_run``).
+
+    With no planned steps from its logs or config, a run that ended exactly on the step count
+    its directory names state (``…_4xb4-40k_…`` at step 40000) counts as planned that long."""
     found = facts_for_run(run) if facts is None else facts
-    return replace(run, facts=found.to_dict(), meta=replace(run.meta, **found.as_meta()))
+    meta = replace(run.meta, **found.as_meta())
+    if meta.planned_steps is None and len(run.table):
+        last = int(run.table["step"].max())
+        meta.planned_steps = planned_from_names((f.path for f in run.files), last)
+    return replace(run, facts=found.to_dict(), meta=meta)
