@@ -291,6 +291,11 @@ def test_a_poly_lr_that_ran_down_to_its_floor_ends_the_run() -> None:
     assert f.evidence["finished_because"] == "its learning rate ran down to the end of its schedule"
     half = diagnose_table(run_table(miou, lr=poly_lr(32000)), updated=1e9, now=1e9 + 5)
     assert half.status == "stalled"
+    # with a plan of 32000 steps, the same lr reached its floor far too early: still training
+    early = diagnose_table(
+        run_table(miou, lr=poly_lr(16000)), {"planned_steps": 32000}, updated=1e9, now=1e9 + 5
+    )
+    assert early.status == "stalled" and not early.findings[0].evidence.get("finished_because")
 
 
 @pytest.mark.parametrize(

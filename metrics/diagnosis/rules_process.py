@@ -111,7 +111,7 @@ class Clock:
             why = f"reached its {planned} planned steps"
         elif self.ended:
             why = "its log says training ended"
-        elif self.lr_ran_out:
+        elif self.lr_ran_out and planned is None:  # with a plan, it decayed too early
             why = "its learning rate ran down to the end of its schedule"
         elif not live:
             why = "it is no longer written"
