@@ -94,7 +94,8 @@ def number(
     first: np.ndarray, second: np.ndarray, frac: int, stop: int, ok: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decode the number that starts the 16 bytes ``first``, ``second`` and ends at the first
-    ``stop`` byte: ``frac`` decimals (-1: an integer), 1-8 integer digits, 0-7 decimals.
+    ``stop`` byte: ``frac`` decimals (-1: an integer), 1-8 integer digits, 0-7 decimals, at
+    most 15 bytes (the stop must be among the 16 seen; a longer text is refused).
     Returns the values (equal to ``float(text)``) and each number's length; clears ``ok``
     where the text is not such a number."""
     length = find_byte(first, stop)
