@@ -33,7 +33,8 @@ def model(u: Values, a: float, beta: float, c: float) -> Values:
 
 class _Rows:
     """What the fits of the series y (B, n) need of them whatever c is: mean, centred y, SSE
-    about the mean (``syy``), and ``upper`` (None: unbounded)."""
+    about the mean (``syy``), ``upper`` (None: unbounded), and the SSE of the face β = 0 and the
+    constant parts of the face a = upper, which do not depend on c either."""
 
     def __init__(self, y: Array, upper: float | None) -> None:
         self.n = y.shape[1]
@@ -43,6 +44,10 @@ class _Rows:
         self.upper = upper
         self.a_flat = self.ym if upper is None else np.minimum(self.ym, upper)  # face β = 0
         self.flat_sse = self.syy + self.n * (self.ym - self.a_flat) ** 2  # the same for any c
+        if upper is not None:
+            self.n_gap = self.n * (upper - self.ym)  # n·(upper − mean y)
+            self.top_sse = self.syy + self.n_gap * (upper - self.ym)  # Σ (upper − y)²
+            self.over = self.ym - upper  # the free fit's a ≤ upper ⟺ k·mean(p) ≥ this
 
 
 def _solve(rows: _Rows, pm: Array, sxx: Array, sxy: Array) -> tuple[Array, Array, Array]:
@@ -93,18 +98,18 @@ def _sums(rows: _Rows, logu: Values, c: Array) -> tuple[Array, Array, Array]:
 
 def _sse(rows: _Rows, logu: Values, c: Array) -> Array:
     """The least SSE over (a, β) at one c per series: the smallest of the three candidates of
-    ``_solve``, for the search over c (only the SSE: fewer array operations)."""
+    ``_solve``, for the search over c (only the SSE, in as few array operations as it takes:
+    at a = upper the best β ≥ 0 leaves Σ(upper − y)² − max(Σ(upper − y)·p, 0)² / Σp²)."""
     pm, sxx, sxy = _sums(rows, logu, c)
     k = sxy / sxx
-    ok = k <= 0 if rows.upper is None else (k <= 0) & (rows.ym - k * pm <= rows.upper)
-    best = np.minimum(np.where(ok, rows.syy - k * sxy, np.inf), rows.flat_sse)
-    if rows.upper is not None:
-        d = rows.upper - rows.ym
-        spp = sxx + rows.n * pm * pm
-        sdp = rows.n * pm * d - sxy
-        b3 = np.maximum(sdp / spp, 0.0)
-        best = np.minimum(best, rows.syy + rows.n * d * d - 2 * b3 * sdp + b3 * b3 * spp)
-    return np.asarray(best, dtype=np.float64)
+    best: Array
+    if rows.upper is None:
+        best = np.minimum(np.where(k <= 0, rows.syy - k * sxy, np.inf), rows.flat_sse)
+        return best
+    free = np.where((k <= 0) & (k * pm >= rows.over), rows.syy - k * sxy, np.inf)
+    top = rows.top_sse - np.maximum(rows.n_gap * pm - sxy, 0.0) ** 2 / (sxx + rows.n * pm * pm)
+    best = np.minimum(np.minimum(free, rows.flat_sse), top)
+    return best
 
 
 _FIT_CELLS = 1 << 21  # ~16 MB of float64 per (rows × points) temporary
@@ -143,7 +148,8 @@ def fit_many(u: Values, y: Array, upper: float | None, iterations: int = 40) -> 
             hi, lo = np.where(left, x2, hi), np.where(left, lo, x1)
             if i == iterations - 1:
                 break
-            new = np.where(left, hi - _INV_PHI * (hi - lo), lo + _INV_PHI * (hi - lo))
+            step = _INV_PHI * (hi - lo)
+            new = np.where(left, hi - step, lo + step)
             f_new = _sse(rows, logu, np.exp(new))
             x1, x2 = np.where(left, new, x2), np.where(left, x1, new)
             f1, f2 = np.where(left, f_new, f2), np.where(left, f1, f_new)
