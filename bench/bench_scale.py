@@ -7,6 +7,9 @@ temporary folder), then times whole commands (subprocess, wall time, median of `
 * cold: ``check --json`` with an empty ``--cache-dir`` (default workers: the CPU count);
 * warm: the same again on unchanged files (every run from the summary cache);
 
+each with its CPU seconds (the command and its workers, user + sys), steadier than the wall
+time on a machine shared with other work;
+
 the peak memory of ``check --json --no-cache --workers 1`` on a 1M-line PaddleSeg log
 (generated as ``bench_readers.py`` does) against the file's size; and, in process, the
 dashboard's cost of one rerun over N unchanged runs (stat, cached state, cached row) and of
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -49,10 +53,16 @@ def make_runs(dest: Path, n: int) -> int:
     return len(discover_runs(str(dest)))
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds of ``cmd`` and the CPU seconds (user + sys) of it and its worker processes:
+    on a machine shared with other work the CPU figure moves much less than the wall time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def peak_mb(cmd: list[str]) -> float:
@@ -128,20 +138,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         logdir = Path(tmp) / "runs"
         n = make_runs(logdir, args.runs)
-        base = median([timed([*CHECK, str(logdir), "--json", "--no-cache", "--workers", "1"])
-                       for _ in range(args.repeat)])  # fmt: skip
+        bases = [timed([*CHECK, str(logdir), "--json", "--no-cache", "--workers", "1"])
+                 for _ in range(args.repeat)]  # fmt: skip
         colds, warms = [], []
         for i in range(args.repeat):
             cdir = Path(tmp) / f"cache{i}"
             colds.append(timed([*CHECK, str(logdir), "--json", "--cache-dir", str(cdir)]))
             warms.append(timed([*CHECK, str(logdir), "--json", "--cache-dir", str(cdir)]))
-        cold, warm = median(colds), median(warms)
+        (base, base_cpu), (cold, cold_cpu), (warm, warm_cpu) = (
+            (median([w for w, _ in xs]), median([c for _, c in xs])) for xs in (bases, colds, warms)
+        )
+
+        def cpu(c: float) -> str:
+            return f"{c:.1f} CPU-s, {1000 * c / n:.1f} ms per run"
+
         rows += [
-            (f"check --json, {n} runs, --no-cache --workers 1 (baseline)", f"{base:.2f} s"),
+            (f"check --json, {n} runs, --no-cache --workers 1 (baseline)",
+             f"{base:.2f} s ({cpu(base_cpu)})"),
             (f"check --json, {n} runs, cold cache, {os.cpu_count()} workers",
-             f"{cold:.2f} s ({base / cold:.1f}× faster)"),
+             f"{cold:.2f} s ({base / cold:.1f}× faster; {cpu(cold_cpu)})"),
             (f"check --json, {n} runs, unchanged files (warm cache)",
-             f"{warm:.2f} s ({base / warm:.1f}× faster)"),
+             f"{warm:.2f} s ({base / warm:.1f}× faster; {warm_cpu:.2f} CPU-s)"),
         ]  # fmt: skip
         first, idle = dashboard_idle(logdir)
         rows += [

@@ -43,9 +43,25 @@ def categorical(values: object, categories: Sequence[str] | None = None) -> Any:
     return pd.Categorical(values, categories=categories)  # type: ignore[arg-type,call-overload]
 
 
+_DTYPES: dict[tuple[str, ...], pd.CategoricalDtype] = {}
+_DTYPES_MAX = 1024
+
+
+def categorical_dtype(categories: Sequence[str]) -> pd.CategoricalDtype:
+    """The (unordered) categorical dtype of ``categories``, built once per distinct list: making
+    one validates its categories (~0.2 ms), and runs share their splits and metric names."""
+    key = tuple(categories)
+    dtype = _DTYPES.get(key)
+    if dtype is None:
+        if len(_DTYPES) >= _DTYPES_MAX:
+            _DTYPES.clear()
+        dtype = _DTYPES[key] = pd.CategoricalDtype(pd.Index(list(key)))
+    return dtype
+
+
 def codes_categorical(codes: np.ndarray | Sequence[int], categories: Sequence[str]) -> Any:
     """A categorical column from integer codes, without building one string per row."""
-    return pd.Categorical.from_codes(codes, categories=pd.Index(list(categories)))
+    return pd.Categorical.from_codes(codes, dtype=categorical_dtype(categories))
 
 
 def constant_categorical(value: str, n: int) -> Any:
@@ -57,10 +73,10 @@ def frame_of(columns: Mapping[str, Any]) -> pd.DataFrame:
     """A frame of the given columns, sharing their memory, one block each.
 
     ``pd.DataFrame(dict)`` copies and stacks same-dtype columns into one 2-D block, which costs
-    close to a second for a million-line log; concatenating uncopied Series does not.
+    close to a second for a million-line log; with ``copy=False`` it does neither (and takes a
+    third of the time of concatenating uncopied Series, which this did before).
     """
-    series = [pd.Series(col, name=name, copy=False) for name, col in columns.items()]
-    return pd.concat(series, axis=1)
+    return pd.DataFrame(dict(columns), copy=False)  # copy=False: no copy, no consolidation
 
 
 def empty_table() -> pd.DataFrame:
@@ -134,6 +150,10 @@ def concat_tables(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
         return empty_table()
     if len(tables) == 1:
         return tables[0].reset_index(drop=True)
+    if all(tuple(t.columns) == COLUMNS for t in tables):
+        fast = _concat_by_codes(tables)
+        if fast is not None:
+            return fast
     out = pd.concat(
         [t.astype({"run": object, "split": object, "metric": object}) for t in tables],
         ignore_index=True,
@@ -145,6 +165,30 @@ def concat_tables(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
             "metric": "category",
         }
     )
+
+
+def _concat_by_codes(tables: Sequence[pd.DataFrame]) -> pd.DataFrame | None:
+    """``concat_tables`` column by column on the category codes, as the general path makes it
+    (categories: the names in use, sorted; splits: ``SPLITS``) without a string per row; None
+    when a table's categorical columns are not the contract's (the general path then)."""
+    columns: dict[str, Any] = {}
+    for name in ("run", "split", "metric"):
+        cats = [t[name].array for t in tables]
+        if not all(isinstance(c, pd.Categorical) for c in cats):
+            return None
+        used = [c.categories[np.unique(c.codes)] for c in cats]
+        if any(c.codes.min() < 0 for c in cats):
+            return None  # a missing value: left to the general path
+        names = list(SPLITS) if name == "split" else sorted(set().union(*used))
+        if name == "split" and not set().union(*used) <= set(SPLITS):
+            return None
+        index = {n: i for i, n in enumerate(names)}
+        dtype = np.int8 if len(names) < 127 else np.int32
+        codes = [np.array([index.get(n, -1) for n in c.categories], dtype)[c.codes] for c in cats]
+        columns[name] = codes_categorical(np.concatenate(codes), names)
+    for name in ("step", "value", "wall_time"):
+        columns[name] = np.concatenate([t[name].to_numpy() for t in tables])
+    return frame_of({name: columns[name] for name in COLUMNS})
 
 
 def sort_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,8 @@ import pandas as pd
 from metrics.readers.base import LogMeta
 from metrics.schema import AACC, IOU_PREFIX, LOSS, LR, MIOU
 from metrics.stats.series import Steps, Values
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,16 @@ class RunSeries:
     ignore_index: int | None = None
     class_names: tuple[str, ...] = ()
     life: Lifecycle = UNKNOWN_LIFE  # set by ``diagnose_table`` (it depends on the clock)
+    #: statistics several rules read, computed once per diagnosis (``cached``); not copied by
+    #: ``dataclasses.replace``, so a series with another ``life`` starts afresh
+    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` once per ``key`` for this series (e.g. the mIoU plateau statistics
+        that four rules read)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return cast(T, self._memo[key])
 
     @staticmethod
     def from_table(

@@ -49,11 +49,16 @@ FLAT_LOSS_RISING_MIOU = FindingCode(
 
 
 def miou_progress(rs: RunSeries, cfg: DiagnosisConfig) -> Progress | None:
-    """The plateau statistics of the validation mIoU, or None with too few evals."""
-    m = rs.miou.finite
-    if len(m) < cfg.min_evals:
-        return None
-    return progress(m.steps, m.values, "max", window=cfg.window, z=cfg.z)
+    """The plateau statistics of the validation mIoU, or None with too few evals (computed once
+    per diagnosis: four rules read them)."""
+
+    def compute() -> Progress | None:
+        m = rs.miou.finite
+        if len(m) < cfg.min_evals:
+            return None
+        return progress(m.steps, m.values, "max", window=cfg.window, z=cfg.z)
+
+    return rs.cached(("miou_progress", cfg.min_evals, cfg.window, cfg.z), compute)
 
 
 def loss_direction(rs: RunSeries, start: int, end: int) -> tuple[str, float]:

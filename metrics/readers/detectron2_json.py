@@ -119,11 +119,12 @@ class Detectron2Format(LogFormat):
         lines = [raw for raw in head.split(b"\n", 50)[:50] if raw.strip()]
         if not lines:
             return False
-        objects = [load_line(raw) for raw in lines]
-        first = objects[0]
+        first = load_line(lines[0])  # most JSON logs are told apart by their first line alone
         if first is None or not isinstance(first.get("iteration"), int):
             return False
-        return any(obj is not None and obj.keys() & MARKER_KEYS for obj in objects)
+        return any(
+            (obj := load_line(raw)) is not None and obj.keys() & MARKER_KEYS for raw in lines
+        )
 
     def new_parser(self, options: Mapping[str, Any] | None = None) -> Parser:
         return Detectron2Parser()

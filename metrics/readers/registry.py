@@ -111,8 +111,10 @@ def finalize(
     frame = _joined(parts, restarts)
     if frame is None:
         return empty_table().assign(run=constant_categorical(run, 0)), restarts, bad, meta
-    table = frame.assign(run=constant_categorical(run, len(frame)))[list(COLUMNS)]
-    return table.reset_index(drop=True), restarts, bad, meta
+    # one frame of the columns in order (no assign, selection and re-index: each a copy)
+    columns: dict[str, Any] = {"run": constant_categorical(run, len(frame))}
+    columns.update((name, frame[name]) for name in COLUMNS[1:])  # a RangeIndex, as built
+    return frame_of(columns), restarts, bad, meta
 
 
 def _joined(parts: Sequence[Parsed], restarts: list[Restart]) -> pd.DataFrame | None:

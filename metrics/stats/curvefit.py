@@ -2,8 +2,10 @@
 
 Given c the model is linear in (a, β), so the constrained (a, β) has a closed form and only c
 needs a search (variable projection): a grid over c, then golden-section refinement, vectorised
-over many series at once (the bootstrap refits hundreds). A single fit is then polished with
-scipy's ``curve_fit`` from that start.
+over many series at once (the bootstrap refits hundreds). Each (a, β) and its SSE come from a
+few sums per series and c (means, centred cross-products), not from residuals: the grid is one
+matrix product, and golden section evaluates one new c per step. A single fit is then polished
+with scipy's ``curve_fit`` from that start.
 """
 
 from __future__ import annotations
@@ -29,36 +31,88 @@ def model(u: Values, a: float, beta: float, c: float) -> Values:
     return a - beta * u ** (-c)
 
 
-def _linear(u: Values, y: Array, c: Array, upper: float | None) -> tuple[Array, Array, Array]:
-    """Best (a, β) and the SSE for each series y[b] (B, n) and each c[b, g] (B, G).
+class _Rows:
+    """What the fits of the series y (B, n) need of them whatever c is: mean, centred y, SSE
+    about the mean (``syy``), ``upper`` (None: unbounded), and the SSE of the face β = 0 and the
+    constant parts of the face a = upper, which do not depend on c either."""
+
+    def __init__(self, y: Array, upper: float | None) -> None:
+        self.n = y.shape[1]
+        self.ym = y.mean(axis=1)
+        self.yc = y - self.ym[:, None]
+        self.syy = np.einsum("bn,bn->b", self.yc, self.yc)
+        self.upper = upper
+        self.a_flat = self.ym if upper is None else np.minimum(self.ym, upper)  # face β = 0
+        self.flat_sse = self.syy + self.n * (self.ym - self.a_flat) ** 2  # the same for any c
+        if upper is not None:
+            self.n_gap = self.n * (upper - self.ym)  # n·(upper − mean y)
+            self.top_sse = self.syy + self.n_gap * (upper - self.ym)  # Σ (upper − y)²
+            self.over = self.ym - upper  # the free fit's a ≤ upper ⟺ k·mean(p) ≥ this
+
+
+def _solve(rows: _Rows, pm: Array, sxx: Array, sxy: Array) -> tuple[Array, Array, Array]:
+    """Best (a, β) and the SSE given, per series (axis 0) and c, the mean of p = u^(−c), its
+    centred sum of squares ``sxx`` and its centred cross-product with y ``sxy``.
 
     The optimum of a 2-variable box-constrained least squares is the free one if feasible,
-    else the best of the faces β = 0 and a = upper.
+    else the best of the faces β = 0 and a = upper (ties: the first of free, β = 0, a = upper).
     """
-    p = u[None, None, :] ** (-c[..., None])  # (B, G, n)
-    yy = y[:, None, :]
-    pm, ym = p.mean(-1), yy.mean(-1)
-    dp = p - pm[..., None]
-    k = (dp * (yy - ym[..., None])).sum(-1) / (dp * dp).sum(-1)
-    cands = [(ym - k * pm, -k), (np.broadcast_to(ym, k.shape), np.zeros_like(k))]
-    if upper is not None:
-        cands[1] = (np.minimum(cands[1][0], upper), cands[1][1])
-        b3 = np.maximum(((upper - yy) * p).sum(-1) / (p * p).sum(-1), 0.0)
-        cands.append((np.full_like(k, upper), b3))
-    best_a, best_b, best_sse = cands[1][0], cands[1][1], np.full_like(k, np.inf)
-    for i, (a, b) in enumerate(cands):
-        sse = ((yy - a[..., None] + b[..., None] * p) ** 2).sum(-1)
-        if i == 0:
-            feasible = b >= 0 if upper is None else (b >= 0) & (a <= upper)
-            sse = np.where(feasible, sse, np.inf)
-        better = sse < best_sse
-        best_a = np.where(better, a, best_a)
-        best_b = np.where(better, b, best_b)
-        best_sse = np.where(better, sse, best_sse)
+    shape = (-1,) + (1,) * (pm.ndim - 1)
+    n, ym, syy = rows.n, rows.ym.reshape(shape), rows.syy.reshape(shape)
+    k = sxy / sxx
+    a1, b1 = ym - k * pm, -k
+    sse1 = syy - k * sxy
+    feasible = b1 >= 0 if rows.upper is None else (b1 >= 0) & (a1 <= rows.upper)
+    sse1 = np.where(feasible, sse1, np.inf)
+    a2 = np.broadcast_to(rows.a_flat.reshape(shape), k.shape)
+    sse2 = np.broadcast_to(rows.flat_sse.reshape(shape), k.shape)
+    best_a = np.where(sse1 < np.inf, a1, a2)
+    best_b = np.where(sse1 < np.inf, b1, 0.0)
+    best_sse = np.where(sse1 < np.inf, sse1, np.inf)
+    better = sse2 < best_sse
+    best_a, best_b, best_sse = (
+        np.where(better, a2, best_a),
+        np.where(better, 0.0, best_b),
+        np.where(better, sse2, best_sse),
+    )
+    if rows.upper is not None:
+        d = rows.upper - ym  # upper − mean(y)
+        spp = sxx + n * pm * pm  # Σ p²
+        sdp = n * pm * d - sxy  # Σ (upper − y)·p
+        b3 = np.maximum(sdp / spp, 0.0)
+        sse3 = syy + n * d * d - 2 * b3 * sdp + b3 * b3 * spp
+        better = sse3 < best_sse
+        best_a = np.where(better, rows.upper, best_a)
+        best_b = np.where(better, b3, best_b)
+        best_sse = np.where(better, sse3, best_sse)
     return best_a, best_b, best_sse
 
 
-_FIT_CELLS = 1 << 21  # ~16 MB of float64 per temporary of ``_linear``
+def _sums(rows: _Rows, logu: Values, c: Array) -> tuple[Array, Array, Array]:
+    """Mean of p = u^(−c), its centred sum of squares and cross-product with y, one c per series."""
+    p = np.exp(np.multiply.outer(-c, logu))
+    pm = p.sum(axis=1) / rows.n
+    p -= pm[:, None]
+    return pm, np.einsum("bn,bn->b", p, p), np.einsum("bn,bn->b", p, rows.yc)
+
+
+def _sse(rows: _Rows, logu: Values, c: Array) -> Array:
+    """The least SSE over (a, β) at one c per series: the smallest of the three candidates of
+    ``_solve``, for the search over c (only the SSE, in as few array operations as it takes:
+    at a = upper the best β ≥ 0 leaves Σ(upper − y)² − max(Σ(upper − y)·p, 0)² / Σp²)."""
+    pm, sxx, sxy = _sums(rows, logu, c)
+    k = sxy / sxx
+    best: Array
+    if rows.upper is None:
+        best = np.minimum(np.where(k <= 0, rows.syy - k * sxy, np.inf), rows.flat_sse)
+        return best
+    free = np.where((k <= 0) & (k * pm >= rows.over), rows.syy - k * sxy, np.inf)
+    top = rows.top_sse - np.maximum(rows.n_gap * pm - sxy, 0.0) ** 2 / (sxx + rows.n * pm * pm)
+    best = np.minimum(np.minimum(free, rows.flat_sse), top)
+    return best
+
+
+_FIT_CELLS = 1 << 21  # ~16 MB of float64 per (rows × points) temporary
 
 
 def fit_many(u: Values, y: Array, upper: float | None, iterations: int = 40) -> Array:
@@ -68,24 +122,40 @@ def fit_many(u: Values, y: Array, upper: float | None, iterations: int = 40) -> 
     (rows × grid × points), so a bootstrap of a 2,500-eval run stays at a few MB.
     """
     n_series = len(y)
-    rows = max(1, _FIT_CELLS // max(1, len(_GRID) * len(u)))
-    if n_series > rows:
+    rows_per = max(1, _FIT_CELLS // max(1, len(_GRID) * len(u)))
+    if n_series > rows_per:
         return np.concatenate(
-            [fit_many(u, y[i : i + rows], upper, iterations) for i in range(0, n_series, rows)]
+            [
+                fit_many(u, y[i : i + rows_per], upper, iterations)
+                for i in range(0, n_series, rows_per)
+            ]
         )
     with np.errstate(all="ignore"):
-        _, _, sse = _linear(u, y, np.broadcast_to(_GRID, (n_series, len(_GRID))), upper)
+        rows = _Rows(np.asarray(y, dtype=np.float64), upper)
+        logu = np.log(np.asarray(u, dtype=np.float64))
+        p = np.exp(-_GRID[:, None] * logu[None, :])  # (G, n): the same for every series
+        pm = p.mean(axis=1)
+        dp = p - pm[:, None]
+        sxx = np.einsum("gn,gn->g", dp, dp)
+        _, _, sse = _solve(rows, pm[None, :], sxx[None, :], rows.yc @ dp.T)
         k = np.argmin(sse, axis=1)
         lo = np.log(_GRID[np.maximum(k - 1, 0)])
         hi = np.log(_GRID[np.minimum(k + 1, len(_GRID) - 1)])
-        for _ in range(iterations):
-            x1, x2 = hi - _INV_PHI * (hi - lo), lo + _INV_PHI * (hi - lo)
-            _, _, f = _linear(u, y, np.exp(np.stack([x1, x2], axis=1)), upper)
-            left = f[:, 0] < f[:, 1]
+        x1, x2 = hi - _INV_PHI * (hi - lo), lo + _INV_PHI * (hi - lo)
+        f1, f2 = _sse(rows, logu, np.exp(x1)), _sse(rows, logu, np.exp(x2))
+        for i in range(iterations):
+            left = f1 < f2  # the minimum lies in [lo, x2]: x1 becomes the new x2
             hi, lo = np.where(left, x2, hi), np.where(left, lo, x1)
+            if i == iterations - 1:
+                break
+            step = _INV_PHI * (hi - lo)
+            new = np.where(left, hi - step, lo + step)
+            f_new = _sse(rows, logu, np.exp(new))
+            x1, x2 = np.where(left, new, x2), np.where(left, x1, new)
+            f1, f2 = np.where(left, f_new, f2), np.where(left, f1, f_new)
         c = np.exp((lo + hi) / 2)
-        a, beta, _ = _linear(u, y, c[:, None], upper)
-    return np.column_stack([a[:, 0], beta[:, 0], c])
+        a, beta, _ = _solve(rows, *_sums(rows, logu, c))
+    return np.column_stack([a, beta, c])
 
 
 def _jac(u: Values, a: float, beta: float, c: float) -> Array:
