@@ -10,6 +10,12 @@ Streamlit session) and times ``goto`` until the content is on screen:
 - Run page of one sample run: its chart with the val mIoU trace drawn;
 - overview of ``--runs`` runs, cold: a new server each time, the first page it serves.
 
+Same-run baselines, served with serve's own Streamlit options (so the ratios mean something):
+a bare Streamlit page (a sidebar toggle, a title, a caption), the same with one small plotly
+chart (waited for like the Run page's: a trace named "val mIoU" drawn), and the same with one
+small data grid (``st.dataframe``, waited for like the overview's). They are the floor of what
+Streamlit and plotly.js cost in this browser on this machine before any segwatch work.
+
 Prints the median of ``--repeat`` measurements with its target.
 """
 
@@ -32,6 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from dashboard.cli.demo import write_finished  # noqa: E402
+from dashboard.cli.serve import streamlit_argv  # noqa: E402
 from tests.test_browser import ARGS, CHROMIUM  # noqa: E402  (one set of launch flags)
 
 TARGETS = {"overview": 1.5, "run": 1.5, "many": 3.0}
@@ -48,11 +55,33 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+BARE = """
+import streamlit as st
+
+st.set_page_config(page_title="bare", layout="wide")
+st.sidebar.toggle("Live refresh", value=True)
+st.title("Bare page")
+st.caption("ready")
+"""
+BASELINES = {
+    "bare": BARE,
+    "plotly": BARE
+    + """
+import plotly.graph_objects as go
+fig = go.Figure(go.Scatter(x=[0, 1, 2], y=[0.1, 0.2, 0.3], name="val mIoU"))
+st.plotly_chart(fig, config={"displaylogo": False})
+""",
+    "grid": BARE + '\nst.dataframe({"run": ["a", "b"], "best mIoU": [0.5, 0.6]})\n',
+}
+
+
 @contextmanager
-def serve(logdir: Path) -> Iterator[str]:
-    """``segwatch serve logdir`` on a free port until the block ends."""
+def serve(logdir: Path, app: Path | None = None) -> Iterator[str]:
+    """``segwatch serve logdir`` (or ``app`` with serve's options) on a free port."""
     port = _free_port()
     cmd = [sys.executable, "-m", "dashboard.cli", "serve", str(logdir), "--port", str(port)]
+    if app is not None:
+        cmd = [sys.executable, "-m", *streamlit_argv(app, "127.0.0.1", port, ["127.0.0.1"])]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -93,6 +122,34 @@ def run_ready(page) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_function(MIOU_DRAWN, timeout=120_000)
 
 
+def bare_ready(page) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_text("ready", exact=True).wait_for(timeout=120_000)
+    page.get_by_text("Live refresh").wait_for(timeout=120_000)
+
+
+def grid_ready(page) -> None:  # type: ignore[no-untyped-def]
+    bare_ready(page)
+    page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=120_000)
+
+
+READY = {"bare": bare_ready, "plotly": run_ready, "grid": grid_ready}
+LABELS = {
+    "bare": "baseline: bare Streamlit page",
+    "plotly": "baseline: bare page + one plotly chart",
+    "grid": "baseline: bare page + one data grid",
+}
+
+
+def baselines(browser, tmp: Path, repeat: int) -> None:  # type: ignore[no-untyped-def]
+    for key, source in BASELINES.items():
+        app = tmp / f"baseline_{key}.py"
+        app.write_text(source)
+        with serve(tmp, app) as url:
+            visit(browser, url, READY[key])  # the server's first run of the script
+            times = [visit(browser, url, READY[key]) for _ in range(repeat)]
+        _report(LABELS[key], times, None)
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -107,6 +164,7 @@ def main() -> None:
         from metrics.runs import discover_runs
 
         n = len(discover_runs(str(samples)))
+        baselines(browser, Path(tmp), args.repeat)
         with serve(samples) as url:
             visit(browser, url, overview_ready(n))  # the server's first read of every run
             times = [visit(browser, url, overview_ready(n)) for _ in range(args.repeat)]
@@ -126,11 +184,11 @@ def main() -> None:
         browser.close()
 
 
-def _report(what: str, times: list[float], target: float) -> None:
+def _report(what: str, times: list[float], target: float | None) -> None:
     med = statistics.median(times)
-    verdict = "ok" if med <= target else "OVER"
     spread = f"{min(times):.2f}–{max(times):.2f}"
-    print(f"{what:<44} median {med:5.2f} s ({spread})  target {target:.1f} s  {verdict}")
+    goal = "" if target is None else f"  target {target:.1f} s  {'ok' if med <= target else 'OVER'}"
+    print(f"{what:<44} median {med:5.2f} s ({spread}){goal}", flush=True)
 
 
 if __name__ == "__main__":
