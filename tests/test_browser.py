@@ -271,3 +271,29 @@ def test_overview_address_opens_the_runs_page(server: tuple[str, Path], browser)
     page.locator("[data-testid=stDataFrame]").first.wait_for(state="visible", timeout=30_000)
     assert page.get_by_text("Page not found").count() == 0
     page.close()
+
+
+def test_report_heatmap_labels_stay_on_the_page(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: a long class name ran off the left edge of the report's per-class heatmap."""
+    import numpy as np
+    import pandas as pd
+
+    from dashboard.figures.export import report_html
+    from dashboard.figures.run import class_heatmap_figure
+    from metrics.diagnosis import RunDiagnosis
+
+    names = ["road", "ade20k/" + "stuff and things " * 10 + "(back side)", "sky"]
+    wide = pd.DataFrame(np.full((3, 4), 0.5), index=names, columns=[1000, 2000, 3000, 4000])
+    report = tmp_path / "report.html"
+    fig = class_heatmap_figure(wide, "run")
+    report.write_text(report_html("run", [fig], RunDiagnosis("ok", ()), {}))
+    page = browser.new_page(viewport={"width": 800, "height": 900})
+    page.goto(report.as_uri())
+    page.wait_for_selector(".js-plotly-plot .ytick text", timeout=30_000)
+    svg = page.locator(".js-plotly-plot .main-svg").first.bounding_box()
+    plot = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+    ticks = _boxes(page, ".ytick text")
+    assert svg is not None and plot is not None and len(ticks) == 3
+    assert all(t["x"] >= svg["x"] and t["x"] + t["w"] <= plot["x"] + 1 for t in ticks)
+    assert plot["width"] >= svg["width"] / 3  # the labels leave the cells most of the room
+    page.close()

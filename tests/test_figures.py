@@ -41,7 +41,13 @@ from dashboard.figures.prepare import (
     run_forecast,
     trajectory,
 )
-from dashboard.figures.run import class_heatmap_figure, run_figure, trajectory_figure
+from dashboard.figures.run import (
+    LABEL_CHARS,
+    LABEL_PX,
+    class_heatmap_figure,
+    run_figure,
+    trajectory_figure,
+)
 from metrics.diagnosis import Finding, RunDiagnosis, diagnose
 from metrics.readers.registry import read_log
 from metrics.runs import discover_runs, load_run
@@ -328,6 +334,25 @@ def test_heatmap_is_class_by_eval(runs_dir: Path) -> None:
     assert z.shape == (7, 16)
     assert z[0, 0] == pytest.approx(float(wide.iloc[0, 0]))
     assert d["data"][0]["zmin"] == 0 and d["data"][0]["zmax"] == 1
+
+
+def test_heatmap_labels_fit_its_left_margin() -> None:
+    """Issue 16: long class names were clipped at the report's left edge."""
+    long_a = "ade20k/" + "stuff " * 12 + "A" + " traffic sign (back side)"
+    long_b = "ade20k/" + "stuff " * 12 + "B" + " traffic sign (back side)"
+    names = ["road", long_a, long_b, "x" * LABEL_CHARS, "<b>wall</b>"]
+    wide = pd.DataFrame(np.full((5, 3), 0.5), index=names, columns=[1000, 2000, 3000])
+    d = class_heatmap_figure(wide).to_dict()
+    ys = list(d["data"][0]["y"])
+    assert ys[0] == "road" and ys[3] == "x" * LABEL_CHARS and ys[4] == "&lt;b&gt;wall&lt;/b&gt;"
+    assert ys[1].startswith("ade20k/stuff") and ys[1].endswith("(back side)") and "…" in ys[1]
+    assert len(set(ys)) == 5  # two names with the same ends stay two rows
+    shown = max(len(y) for y in ys[:4])
+    assert shown <= LABEL_CHARS
+    assert d["layout"]["margin"]["l"] >= LABEL_PX * shown
+    assert d["layout"]["yaxis"]["automargin"] is True
+    hover = np.asarray(d["data"][0]["customdata"])
+    assert hover.shape == (5, 3) and hover[1, 0] == long_a and hover[2, 2] == long_b
 
 
 def test_figure_payload_per_trace_is_small() -> None:
