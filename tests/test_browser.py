@@ -297,3 +297,26 @@ def test_report_heatmap_labels_stay_on_the_page(browser, tmp_path: Path) -> None
     assert all(t["x"] >= svg["x"] and t["x"] + t["w"] <= plot["x"] + 1 for t in ticks)
     assert plot["width"] >= svg["width"] / 3  # the labels leave the cells most of the room
     page.close()
+
+
+def test_compare_smoothing_is_a_history_entry(server: tuple[str, Path], browser) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: as on the Run page, Back undoes a change of the Compare page's smoothing."""
+    url, _ = server
+    page = _page(browser, [])
+    start = url + "/compare?runs=stalled&runs=diverging"
+    page.goto(start)
+    _trace_names(page, "diverging")
+    thumb = "document.querySelector('[data-testid=stSliderThumbValue]')?.textContent"
+    page.wait_for_function(f"() => {thumb} === '0.60'", timeout=15_000)
+    page.get_by_role("slider").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url("**smoothing=0.61*", timeout=15_000)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url("**smoothing=0.62*", timeout=15_000)
+    page.go_back()
+    page.wait_for_url("**smoothing=0.61*", timeout=15_000)
+    page.wait_for_function(f"() => {thumb} === '0.61'", timeout=15_000)
+    page.go_back()
+    page.wait_for_function(f"() => {thumb} === '0.60'", timeout=15_000)
+    assert "smoothing" not in page.url and "runs=diverging" in page.url
+    page.close()

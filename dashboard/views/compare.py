@@ -20,12 +20,20 @@ from dashboard.figures.compare import (
 )
 from dashboard.figures.overview import name_matches
 from dashboard.figures.run import LOSS_AXIS_LABELS, PLOT_CONFIG
-from dashboard.views.common import error_card, md, problem_card, refresh_seconds, sources
+from dashboard.views.common import (
+    error_card,
+    md,
+    problem_card,
+    refresh_seconds,
+    sources,
+    url_slider,
+)
 from metrics.runs import RunSource
 
 # plain option labels: a widget bound to the URL writes its displayed label there
 ALIGN = tuple(X_TITLES)
 MAX_RUNS = 20
+DEFAULT_SMOOTHING = 0.6
 
 
 def main() -> None:
@@ -61,9 +69,7 @@ def main() -> None:
         bind="query-params",
     )  # fmt: skip
     loss_axis = next((k for k, v in LOSS_AXIS_LABELS.items() if v == loss_label), "all")
-    weight = right.slider(
-        "Loss smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing", bind="query-params"
-    )
+    weight = url_slider(right, "Loss smoothing", "smoothing", DEFAULT_SMOOTHING, page="compare")
     if not names:
         st.info("Pick runs to compare.")
         return

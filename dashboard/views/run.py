@@ -37,6 +37,7 @@ from dashboard.views.common import (
     refuse_unknown_run,
     show_bad_lines,
     sources,
+    url_slider,
 )
 from metrics.diagnosis import CHECK_ADVICE, Finding, RunDiagnosis
 from metrics.facts import RunFacts, export_advice
@@ -63,7 +64,9 @@ def main() -> None:
     refuse_unknown_run(by_name)
     name = _pick_run(list(by_name))
     with st.sidebar:
-        weight = _smoothing()
+        weight = url_slider(
+            st, "Smoothing", "smoothing", DEFAULT_SMOOTHING, page="run", help=SMOOTHING_HELP
+        )
         axes = _axes()
     if name is None:
         return
@@ -84,28 +87,6 @@ def _pick_run(names: list[str]) -> str | None:
     if name is not None and st.query_params.get("run") != name:
         st.query_params["run"] = name
     return name
-
-
-def _smoothing() -> float:
-    """The smoothing slider, synced with ``smoothing=`` in the URL like the run.
-
-    Written from here rather than bound, so a change is a history entry (Back undoes it).
-    """
-    raw = st.query_params.get("smoothing")
-    try:
-        in_url = min(max(float(raw), 0.0), 0.99) if raw is not None else DEFAULT_SMOOTHING
-    except ValueError:
-        in_url = DEFAULT_SMOOTHING
-    if st.session_state.get("_smoothing_in_url") != in_url:
-        st.session_state["smoothing"] = in_url  # first visit, a link, Back
-    # no value= here: the session state holds it (setting both makes Streamlit warn)
-    weight = float(
-        st.slider("Smoothing", 0.0, 0.99, step=0.01, key="smoothing", help=SMOOTHING_HELP)
-    )
-    st.session_state["_smoothing_in_url"] = weight
-    if weight != in_url:
-        st.query_params["smoothing"] = f"{weight:g}"
-    return weight
 
 
 def _axes() -> dict[str, object]:
