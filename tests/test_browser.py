@@ -320,3 +320,43 @@ def test_compare_smoothing_is_a_history_entry(server: tuple[str, Path], browser)
     page.wait_for_function(f"() => {thumb} === '0.60'", timeout=15_000)
     assert "smoothing" not in page.url and "runs=diverging" in page.url
     page.close()
+
+
+def test_clicking_a_run_in_the_overview_table_opens_it(server: tuple[str, Path], browser) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: the run's name in the runs table (a link) opens that run's page.
+
+    The table is a canvas (Glide data grid): cells are found through its accessible copy and
+    clicked at their place on the canvas (rows 35 px, beneath a 35 px header; the run column
+    follows the row-selection boxes and the 120 px status column). Glide follows a link when
+    its cell is already selected: the first click selects the cell, the second opens the run
+    in a new tab. Ticking the row's box opens it in this tab.
+    """
+    url, _ = server
+    page = _page(browser, [])
+    page.goto(url)
+    page.get_by_text("4 of 4 runs").wait_for(timeout=30_000)
+    grid = page.locator("[data-testid=stDataFrame]").first
+    grid.wait_for(state="visible", timeout=30_000)
+    links = grid.locator("[role=gridcell][aria-colindex='2']")
+    page.wait_for_function(
+        '() => document.querySelectorAll("[data-testid=stDataFrame] [role=gridcell]").length',
+        timeout=30_000,
+    )
+    row = links.all_inner_texts().index("run?run=stalled")
+    box = grid.bounding_box()
+    assert box is not None
+    y = box["y"] + 35 + 35 * row + 17
+    name_x = box["x"] + 34 + 120 + 40  # over the name's first characters
+    with page.context.expect_page(timeout=15_000) as opened:
+        page.mouse.click(name_x, y)
+        page.wait_for_timeout(300)
+        page.mouse.click(name_x, y)
+    tab = opened.value
+    tab.wait_for_url("**/run?run=stalled", timeout=15_000)
+    tab.get_by_role("heading", name="stalled", exact=True).wait_for(timeout=30_000)
+    assert _trace_names(tab, "val mIoU")
+    tab.close()
+    page.mouse.click(box["x"] + 17, y)  # the row's selection box
+    page.wait_for_url("**/run?run=stalled", timeout=15_000)
+    page.get_by_role("heading", name="stalled", exact=True).wait_for(timeout=30_000)
+    page.close()
