@@ -360,3 +360,27 @@ def test_clicking_a_run_in_the_overview_table_opens_it(server: tuple[str, Path],
     page.wait_for_url("**/run?run=stalled", timeout=15_000)
     page.get_by_role("heading", name="stalled", exact=True).wait_for(timeout=30_000)
     page.close()
+
+
+def test_main_charts_download_their_data(server: tuple[str, Path], browser) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: the Run page's main chart and the Compare chart each download their data."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
+    for address, expect, first_line in (
+        ("/run?run=stalled", "val mIoU", "run,curve,step,value"),
+        (
+            "/compare?runs=stalled&runs=diverging",
+            "diverging",
+            "run,curve,step,fraction of plan,hours since start,value",
+        ),
+    ):
+        page.goto(url + address)
+        _trace_names(page, expect)
+        button = page.locator("[class*='st-key-csv-'] button").first
+        with page.expect_download(timeout=30_000) as got:
+            button.click()
+        text = Path(got.value.path()).read_text()
+        lines = text.splitlines()
+        assert lines[0] == first_line and len(lines) > 20
+        assert any(",val mIoU," in line for line in lines)
+    page.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from dashboard.figures.compare import (
     compare_table,
     run_colors,
 )
+from dashboard.figures.export import compare_csv
 from dashboard.figures.overview import name_matches
 from dashboard.figures.run import LOSS_AXIS_LABELS, PLOT_CONFIG
 from dashboard.views.common import (
@@ -131,6 +133,13 @@ def _live_compare(picked: Sequence[RunSource], view: View) -> None:
         loss_axis=view.loss_axis,  # type: ignore[arg-type]
     )
     st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="compare_plot")
+    st.download_button(
+        "CSV", data=functools.partial(compare_csv, rows, view.weight),
+        file_name="compare-chart.csv", mime="text/csv", key="csv-compare-chart",
+        icon=":material/download:", type="tertiary",
+        help="Each run's val mIoU and smoothed train loss at full resolution, with the step, "
+        "the fraction of its plan and the hours since its start",
+    )  # fmt: skip
     st.dataframe(
         compare_table(rows),
         hide_index=True,

@@ -16,7 +16,7 @@ from dashboard import cache
 from dashboard.data_commands import DATA_FINDINGS, data_commands
 from dashboard.figures.all_metrics import class_figure, metric_figure, metric_groups
 from dashboard.figures.evidence import evidence_rows
-from dashboard.figures.export import report_html, table_csv
+from dashboard.figures.export import report_html, run_chart_csv, table_csv
 from dashboard.figures.overview import fact_rows
 from dashboard.figures.prepare import RunPlot, class_iou, prepare_run, trajectory
 from dashboard.figures.run import (
@@ -136,7 +136,14 @@ def _show_run(state: RunState, source: RunSource, weight: float, axes: dict[str,
     _headline(plot, last, planned)
     fig = run_figure(plot, **axes)  # type: ignore[arg-type]
     st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="run_plot")
-    st.caption(_points_caption(plot))
+    note, csv = st.columns([12, 1], vertical_alignment="center")
+    note.caption(_points_caption(plot))
+    csv.download_button(
+        "CSV", data=functools.partial(run_chart_csv, run.name, run.table, weight),
+        file_name=f"{_slug(run.name)}-chart.csv", mime="text/csv", key="csv-run-chart",
+        icon=":material/download:", type="tertiary",
+        help="This chart's curves at full resolution (before thinning), one row per point",
+    )  # fmt: skip
     if axes.get("x") != "step" and plot.clock is None:
         st.caption("This run's logs carry no wall time, so it is drawn by step.")
     tabs = st.tabs(list(TABS), key="tab", on_change="rerun", bind="query-params")
@@ -311,7 +318,7 @@ def _data_link(source: RunSource) -> None:
 def _export(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> None:
     assert state.run is not None
     run = state.run
-    slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run.name)[:80] or "run"
+    slug = _slug(run.name)
     weight = float(st.session_state.get("smoothing", 0.6))  # read now: the file is made later
     st.download_button(
         "Report (HTML, small: loads plotly.js from its CDN)",
@@ -334,6 +341,10 @@ def _export(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> None:
         mime="text/csv",
         key="export_csv",
     )
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:80] or "run"
 
 
 REPORT_POINTS = 600  # per trace: the report stays a few hundred kB beside plotly.js
