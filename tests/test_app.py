@@ -166,6 +166,12 @@ def test_run_page_findings_trajectory_heatmap_export(logdir: Path) -> None:
     texts = _texts(at)
     assert any("loss\\_nonfinite" in t and "critical" in t for t in texts)
     assert any(t.startswith("- **Check learning\\_rate:**") for t in texts)
+    (line,) = [c.value for c in at.caption if "finding(s):" in c.value]  # above the chart
+    assert "🔴 loss\\_nonfinite · " in line
+    icons = [ch for ch in line if ch in "🔴🟠🔵"]
+    assert len(icons) >= 3 and icons == sorted(icons, key="🔴🟠🔵".index)  # worst first
+    tables = [t for t in texts if t.startswith("| evidence | value |\n| --- | --- |\n| ")]
+    assert tables and all("\n\n" not in t for t in tables)  # one Markdown table per finding
     at = _run_tab("Loss vs mIoU")
     assert _plot_names(at, "trajectory_plot") == ["eval"]
     at = _run_tab("All metrics")

@@ -133,6 +133,7 @@ def _show_run(state: RunState, source: RunSource, weight: float, axes: dict[str,
     st.subheader(md(run.name))
     marker = live_marker(state, diag.status, last, planned)
     st.markdown(f"**{md(badge(diag.status))}** · {md(marker)}")
+    st.caption(_findings_line(diag))  # the diagnosis in words before the chart is drawn
     _headline(plot, last, planned)
     fig = run_figure(plot, **axes)  # type: ignore[arg-type]
     st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="run_plot")
@@ -285,6 +286,19 @@ def _points_caption(plot: RunPlot) -> str:
     return " · ".join(parts) + " (min/max-preserving downsampling after full-resolution smoothing)"
 
 
+SEVERITY_ICON = {"critical": "🔴", "warning": "🟠"}  # else 🔵 (info)
+
+
+def _findings_line(diag: RunDiagnosis) -> str:
+    """One line naming every finding, worst first, above the chart (details in the tab)."""
+    if not diag.findings:
+        return "No findings: nothing looks wrong."
+    order = {"critical": 0, "warning": 1}
+    found = sorted(diag.findings, key=lambda f: order.get(f.severity, 2))
+    names = " · ".join(f"{SEVERITY_ICON.get(f.severity, '🔵')} {md(f.code)}" for f in found)
+    return f"{len(found)} finding(s): {names} — details under Findings below"
+
+
 def _findings(diag: RunDiagnosis, source: RunSource) -> None:
     if not diag.findings:
         st.success("No findings: nothing looks wrong.")
@@ -294,7 +308,7 @@ def _findings(diag: RunDiagnosis, source: RunSource) -> None:
 
 
 def _finding(f: Finding, source: RunSource) -> None:
-    icon = {"critical": "🔴", "warning": "🟠"}.get(f.severity, "🔵")
+    icon = SEVERITY_ICON.get(f.severity, "🔵")
     with st.container(border=True):
         steps = f" · steps {f.steps[0]:,}–{f.steps[1]:,} (shaded on the plot)" if f.steps else ""
         st.markdown(f"{icon} **{md(f.code)}** · {md(f.severity)}{md(steps)}")
@@ -305,7 +319,19 @@ def _finding(f: Finding, source: RunSource) -> None:
             _data_link(source)
         if f.evidence:
             with st.expander("Evidence"):
-                st.table(evidence_rows(f.evidence))
+                st.markdown(_evidence_table(f.evidence))
+
+
+def _evidence_table(evidence: Mapping[str, object]) -> str:
+    """A finding's evidence as a Markdown table (st.table would load the Arrow front end, ~0.8 MB
+    of JavaScript parsed while the first chart is drawn)."""
+    rows = evidence_rows(evidence)
+    cells = (f"| {_cell(r['evidence'])} | {_cell(r['value'])} |" for r in rows)
+    return "\n".join(["| evidence | value |", "| --- | --- |", *cells])
+
+
+def _cell(text: object) -> str:
+    return md(" ".join(str(text).split()))  # one line; md() escapes "|" too
 
 
 def _data_link(source: RunSource) -> None:
