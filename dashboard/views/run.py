@@ -323,7 +323,7 @@ def _finding(f: Finding, source: RunSource) -> None:
 
 
 def _evidence_table(evidence: Mapping[str, object]) -> str:
-    """A finding's evidence as a Markdown table (st.table would load the Arrow front end, ~0.8 MB
+    """A finding's evidence as a Markdown table (st.table would load the Arrow front end, ~0.9 MB
     of JavaScript parsed while the first chart is drawn)."""
     rows = evidence_rows(evidence)
     cells = (f"| {_cell(r['evidence'])} | {_cell(r['value'])} |" for r in rows)
