@@ -14,7 +14,11 @@ Same-run baselines, served with serve's own Streamlit options (so the ratios mea
 a bare Streamlit page (a sidebar toggle, a title, a caption), the same with one small plotly
 chart (waited for like the Run page's: a trace named "val mIoU" drawn), and the same with one
 small data grid (``st.dataframe``, waited for like the overview's). They are the floor of what
-Streamlit and plotly.js cost in this browser on this machine before any segwatch work.
+Streamlit and plotly.js cost in this browser on this machine before any segwatch work. All
+servers run side by side and each round visits every page once, so a shared machine's changing
+load weighs on the pages and their floors alike; "over the floor" is the median of the paired
+differences (a page against its floor in the same round). The cold overview is paired with a
+visit to the data-grid floor just before each new server.
 
 Prints the median of ``--repeat`` measurements with its target.
 """
@@ -31,7 +35,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -140,16 +144,6 @@ LABELS = {
 }
 
 
-def baselines(browser, tmp: Path, repeat: int) -> None:  # type: ignore[no-untyped-def]
-    for key, source in BASELINES.items():
-        app = tmp / f"baseline_{key}.py"
-        app.write_text(source)
-        with serve(tmp, app) as url:
-            visit(browser, url, READY[key])  # the server's first run of the script
-            times = [visit(browser, url, READY[key]) for _ in range(repeat)]
-        _report(LABELS[key], times, None)
-
-
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -157,31 +151,50 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--runs", type=int, default=200)
     args = p.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw, ExitStack() as servers:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         samples = Path(tmp) / "samples"
         shutil.copytree(REPO / "sample_logs", samples, copy_function=shutil.copy2)
         from metrics.runs import discover_runs
 
         n = len(discover_runs(str(samples)))
-        baselines(browser, Path(tmp), args.repeat)
-        with serve(samples) as url:
-            visit(browser, url, overview_ready(n))  # the server's first read of every run
-            times = [visit(browser, url, overview_ready(n)) for _ in range(args.repeat)]
-            _report(f"overview, {n} sample runs", times, TARGETS["overview"])
-            run_url = f"{url}/run?run={RUN}"
-            visit(browser, run_url, run_ready)
-            times = [visit(browser, run_url, run_ready) for _ in range(args.repeat)]
-            _report("Run page, one sample run", times, TARGETS["run"])
+        pages: dict[str, tuple[str, Callable[[object], None]]] = {}
+        for key, source in BASELINES.items():
+            app = Path(tmp) / f"baseline_{key}.py"
+            app.write_text(source)
+            pages[key] = (servers.enter_context(serve(Path(tmp), app)), READY[key])
+        url = servers.enter_context(serve(samples))
+        pages["overview"] = (url, overview_ready(n))
+        pages["run"] = (f"{url}/run?run={RUN}", run_ready)
+        for address, ready in pages.values():
+            visit(browser, address, ready)  # each server's first run (the first read of every run)
+        times: dict[str, list[float]] = {key: [] for key in pages}
+        for _ in range(args.repeat):  # interleaved: the machine's load weighs on every row alike
+            for key, (address, ready) in pages.items():
+                times[key].append(visit(browser, address, ready))
+        for key in BASELINES:
+            _report(LABELS[key], times[key], None)
+        _report(f"overview, {n} sample runs", times["overview"], TARGETS["overview"])
+        _over("overview over the grid floor", times["overview"], times["grid"])
+        _report("Run page, one sample run", times["run"], TARGETS["run"])
+        _over("Run page over the plotly floor", times["run"], times["plotly"])
         many = Path(tmp) / "many"
         for i in range(args.runs):
             write_finished(many, f"run-{i:03d}")
-        times = []
+        cold, grid = [], []
         for _ in range(args.repeat):
-            with serve(many) as url:
-                times.append(visit(browser, url, overview_ready(args.runs)))
-        _report(f"overview, {args.runs} runs, cold (new server)", times, TARGETS["many"])
+            grid.append(visit(browser, *pages["grid"]))
+            with serve(many) as cold_url:
+                cold.append(visit(browser, cold_url, overview_ready(args.runs)))
+        _report(f"overview, {args.runs} runs, cold (new server)", cold, TARGETS["many"])
+        _over("cold overview over the grid floor", cold, grid)
         browser.close()
+
+
+def _over(what: str, times: list[float], floor: list[float]) -> None:
+    """The median of the paired differences (each visit against its floor in the same round)."""
+    diffs = [t - f for t, f in zip(times, floor, strict=True)]
+    print(f"  {what:<42} median {statistics.median(diffs):+5.2f} s", flush=True)
 
 
 def _report(what: str, times: list[float], target: float | None) -> None:
