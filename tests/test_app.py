@@ -162,9 +162,16 @@ def test_run_page_findings_trajectory_heatmap_export(logdir: Path) -> None:
     names = _plot_names(at, "run_plot")
     assert "train loss: 65 non-finite" in names
     assert len(at.get("plotly_chart")) == 1  # only the open tab is built
+    assert [b.proto.label for b in at.get("download_button")] == ["CSV"]  # the main chart's
     texts = _texts(at)
     assert any("loss\\_nonfinite" in t and "critical" in t for t in texts)
     assert any(t.startswith("- **Check learning\\_rate:**") for t in texts)
+    (line,) = [c.value for c in at.caption if "finding(s):" in c.value]  # above the chart
+    assert "🔴 loss\\_nonfinite · " in line
+    icons = [ch for ch in line if ch in "🔴🟠🔵"]
+    assert len(icons) >= 3 and icons == sorted(icons, key="🔴🟠🔵".index)  # worst first
+    tables = [t for t in texts if t.startswith("| evidence | value |\n| --- | --- |\n| ")]
+    assert tables and all("\n\n" not in t for t in tables)  # one Markdown table per finding
     at = _run_tab("Loss vs mIoU")
     assert _plot_names(at, "trajectory_plot") == ["eval"]
     at = _run_tab("All metrics")
@@ -173,10 +180,10 @@ def test_run_page_findings_trajectory_heatmap_export(logdir: Path) -> None:
     assert {"train/loss", "train/lr", "val/miou"} <= keys  # the All metrics tab: every scalar
     labels = [b.proto.label for b in at.get("download_button")]
     scalars = [k for k in keys if k and k.startswith(("train/", "val/")) and "&lt;" not in k]
-    assert labels.count("CSV") == len(scalars)  # a data download per small chart
+    assert labels.count("CSV") == len(scalars) + 1  # a data download per chart, the main one too
     at = _run_tab("Export")
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == [
+    assert labels[1:] == [
         "Report (HTML, small: loads plotly.js from its CDN)",
         "Report (standalone HTML, works offline, ~5 MB)",
         "Tidy table (CSV)",
@@ -206,6 +213,7 @@ def test_compare_page(logdir: Path) -> None:
     assert table["run"].tolist() == ["stalled", "diverging"]
     assert table["best mIoU"].tolist() == [0.5388, 0.4656]
     assert "None" not in table.astype(str).to_numpy()
+    assert [b.proto.label for b in at.get("download_button")] == ["CSV"]  # the chart's data
     colors = {t["name"]: t["line"]["color"] for t in spec["data"]}
     at.multiselect(key="runs").set_value(["diverging", "healthy"]).run()
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)

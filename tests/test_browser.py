@@ -271,3 +271,116 @@ def test_overview_address_opens_the_runs_page(server: tuple[str, Path], browser)
     page.locator("[data-testid=stDataFrame]").first.wait_for(state="visible", timeout=30_000)
     assert page.get_by_text("Page not found").count() == 0
     page.close()
+
+
+def test_report_heatmap_labels_stay_on_the_page(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: a long class name ran off the left edge of the report's per-class heatmap."""
+    import numpy as np
+    import pandas as pd
+
+    from dashboard.figures.export import report_html
+    from dashboard.figures.run import class_heatmap_figure
+    from metrics.diagnosis import RunDiagnosis
+
+    names = ["road", "ade20k/" + "stuff and things " * 10 + "(back side)", "sky"]
+    wide = pd.DataFrame(np.full((3, 4), 0.5), index=names, columns=[1000, 2000, 3000, 4000])
+    report = tmp_path / "report.html"
+    fig = class_heatmap_figure(wide, "run")
+    report.write_text(report_html("run", [fig], RunDiagnosis("ok", ()), {}))
+    page = browser.new_page(viewport={"width": 800, "height": 900})
+    page.goto(report.as_uri())
+    page.wait_for_selector(".js-plotly-plot .ytick text", timeout=30_000)
+    svg = page.locator(".js-plotly-plot .main-svg").first.bounding_box()
+    plot = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+    ticks = _boxes(page, ".ytick text")
+    assert svg is not None and plot is not None and len(ticks) == 3
+    assert all(t["x"] >= svg["x"] and t["x"] + t["w"] <= plot["x"] + 1 for t in ticks)
+    assert plot["width"] >= svg["width"] / 3  # the labels leave the cells most of the room
+    page.close()
+
+
+def test_compare_smoothing_is_a_history_entry(server: tuple[str, Path], browser) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: as on the Run page, Back undoes a change of the Compare page's smoothing."""
+    url, _ = server
+    page = _page(browser, [])
+    start = url + "/compare?runs=stalled&runs=diverging"
+    page.goto(start)
+    _trace_names(page, "diverging")
+    thumb = "document.querySelector('[data-testid=stSliderThumbValue]')?.textContent"
+    page.wait_for_function(f"() => {thumb} === '0.60'", timeout=15_000)
+    page.get_by_role("slider").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url("**smoothing=0.61*", timeout=15_000)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url("**smoothing=0.62*", timeout=15_000)
+    page.go_back()
+    page.wait_for_url("**smoothing=0.61*", timeout=15_000)
+    page.wait_for_function(f"() => {thumb} === '0.61'", timeout=15_000)
+    page.go_back()
+    page.wait_for_function(f"() => {thumb} === '0.60'", timeout=15_000)
+    assert "smoothing" not in page.url and "runs=diverging" in page.url
+    page.close()
+
+
+def test_clicking_a_run_in_the_overview_table_opens_it(server: tuple[str, Path], browser) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: the run's name in the runs table (a link) opens that run's page.
+
+    The table is a canvas (Glide data grid): cells are found through its accessible copy and
+    clicked at their place on the canvas (rows 35 px, beneath a 35 px header; the run column
+    follows the row-selection boxes and the 120 px status column). Glide follows a link when
+    its cell is already selected: the first click selects the cell, the second opens the run
+    in a new tab. Ticking the row's box opens it in this tab.
+    """
+    url, _ = server
+    page = _page(browser, [])
+    page.goto(url)
+    page.get_by_text("4 of 4 runs").wait_for(timeout=30_000)
+    grid = page.locator("[data-testid=stDataFrame]").first
+    grid.wait_for(state="visible", timeout=30_000)
+    links = grid.locator("[role=gridcell][aria-colindex='2']")
+    page.wait_for_function(
+        '() => document.querySelectorAll("[data-testid=stDataFrame] [role=gridcell]").length',
+        timeout=30_000,
+    )
+    row = links.all_inner_texts().index("run?run=stalled")
+    box = grid.bounding_box()
+    assert box is not None
+    y = box["y"] + 35 + 35 * row + 17
+    name_x = box["x"] + 34 + 120 + 40  # over the name's first characters
+    with page.context.expect_page(timeout=15_000) as opened:
+        page.mouse.click(name_x, y)
+        page.wait_for_timeout(300)
+        page.mouse.click(name_x, y)
+    tab = opened.value
+    tab.wait_for_url("**/run?run=stalled", timeout=15_000)
+    tab.get_by_role("heading", name="stalled", exact=True).wait_for(timeout=30_000)
+    assert _trace_names(tab, "val mIoU")
+    tab.close()
+    page.mouse.click(box["x"] + 17, y)  # the row's selection box
+    page.wait_for_url("**/run?run=stalled", timeout=15_000)
+    page.get_by_role("heading", name="stalled", exact=True).wait_for(timeout=30_000)
+    page.close()
+
+
+def test_main_charts_download_their_data(server: tuple[str, Path], browser) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: the Run page's main chart and the Compare chart each download their data."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
+    for address, expect, first_line in (
+        ("/run?run=stalled", "val mIoU", "run,curve,step,value"),
+        (
+            "/compare?runs=stalled&runs=diverging",
+            "diverging",
+            "run,curve,step,fraction of plan,hours since start,value",
+        ),
+    ):
+        page.goto(url + address)
+        _trace_names(page, expect)
+        button = page.locator("[class*='st-key-csv-'] button").first
+        with page.expect_download(timeout=30_000) as got:
+            button.click()
+        text = Path(got.value.path()).read_text()
+        lines = text.splitlines()
+        assert lines[0] == first_line and len(lines) > 20
+        assert any(",val mIoU," in line for line in lines)
+    page.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import math
 import os
 import time
@@ -22,7 +23,7 @@ from dashboard.cli.demo import (
 )
 from dashboard.figures.compare import compare_figure, compare_series, compare_table
 from dashboard.figures.downsample import thin
-from dashboard.figures.export import report_html, table_csv
+from dashboard.figures.export import compare_csv, report_html, run_chart_csv, table_csv
 from dashboard.figures.overview import (
     RowInput,
     age_text,
@@ -36,12 +37,19 @@ from dashboard.figures.prepare import (
     best_point,
     class_iou,
     curve,
+    metric_series,
     prepare_run,
     robust_bounds,
     run_forecast,
     trajectory,
 )
-from dashboard.figures.run import class_heatmap_figure, run_figure, trajectory_figure
+from dashboard.figures.run import (
+    LABEL_CHARS,
+    LABEL_PX,
+    class_heatmap_figure,
+    run_figure,
+    trajectory_figure,
+)
 from metrics.diagnosis import Finding, RunDiagnosis, diagnose
 from metrics.readers.registry import read_log
 from metrics.runs import discover_runs, load_run
@@ -330,6 +338,25 @@ def test_heatmap_is_class_by_eval(runs_dir: Path) -> None:
     assert d["data"][0]["zmin"] == 0 and d["data"][0]["zmax"] == 1
 
 
+def test_heatmap_labels_fit_its_left_margin() -> None:
+    """Issue 16: long class names were clipped at the report's left edge."""
+    long_a = "ade20k/" + "stuff " * 12 + "A" + " traffic sign (back side)"
+    long_b = "ade20k/" + "stuff " * 12 + "B" + " traffic sign (back side)"
+    names = ["road", long_a, long_b, "x" * LABEL_CHARS, "<b>wall</b>"]
+    wide = pd.DataFrame(np.full((5, 3), 0.5), index=names, columns=[1000, 2000, 3000])
+    d = class_heatmap_figure(wide).to_dict()
+    ys = list(d["data"][0]["y"])
+    assert ys[0] == "road" and ys[3] == "x" * LABEL_CHARS and ys[4] == "&lt;b&gt;wall&lt;/b&gt;"
+    assert ys[1].startswith("ade20k/stuff") and ys[1].endswith("(back side)") and "…" in ys[1]
+    assert len(set(ys)) == 5  # two names with the same ends stay two rows
+    shown = max(len(y) for y in ys[:4])
+    assert shown <= LABEL_CHARS
+    assert d["layout"]["margin"]["l"] >= LABEL_PX * shown
+    assert d["layout"]["yaxis"]["automargin"] is True
+    hover = np.asarray(d["data"][0]["customdata"])
+    assert hover.shape == (5, 3) and hover[1, 0] == long_a and hover[2, 2] == long_b
+
+
 def test_figure_payload_per_trace_is_small() -> None:
     steps = np.arange(1, 1_000_001, dtype=np.float64)
     values = 1 + np.random.default_rng(1).normal(0, 0.1, len(steps))
@@ -388,6 +415,46 @@ def test_csv_keeps_nan(tmp_path: Path) -> None:
     assert list(back.columns) == ["run", "step", "split", "metric", "value", "wall_time"]
     loss = back[back["metric"] == "loss"]
     assert len(back) == len(run.table) and loss["value"].isna().sum() == 65
+
+
+def test_run_chart_csv_is_every_curve_at_full_resolution(runs_dir: Path) -> None:
+    """Issue 16: the Run page's main chart has its data download, as the small charts do."""
+    run = _run(runs_dir, "diverging")
+    back = pd.read_csv(io.BytesIO(run_chart_csv(run.name, run.table, 0.6)))
+    assert list(back.columns) == ["run", "curve", "step", "value"]
+    assert set(back["run"]) == {"diverging"}
+    by = {c: g for c, g in back.groupby("curve")}
+    assert set(by) == {"train loss", "train loss (smoothed 0.6)", "val mIoU", "lr"}
+    t = run.table
+    for name, split, metric in (("train loss", "train", "loss"), ("val mIoU", "val", "miou")):
+        rows = t[(t["split"] == split) & (t["metric"] == metric)].sort_values("step", kind="stable")
+        assert by[name]["step"].tolist() == rows["step"].tolist()  # no thinning
+        np.testing.assert_array_equal(by[name]["value"].to_numpy(), rows["value"].to_numpy())
+    raw = by["train loss"]["value"].to_numpy()
+    assert np.isnan(raw).sum() == 65  # non-finite points kept, as the chart marks them
+    smooth = by["train loss (smoothed 0.6)"]["value"].to_numpy()
+    np.testing.assert_allclose(smooth, ema(raw, 0.6), equal_nan=True)
+    unsmoothed = pd.read_csv(io.BytesIO(run_chart_csv(run.name, run.table, 0.0)))
+    assert "train loss (smoothed 0)" not in set(unsmoothed["curve"])
+
+
+def test_compare_csv_holds_each_run_on_every_x_axis(runs_dir: Path) -> None:
+    stalled, diverging = _run(runs_dir, "stalled"), _run(runs_dir, "diverging")
+    rows = [("stalled", stalled.table, 8000), ("diverging", diverging.table, None)]
+    back = pd.read_csv(io.BytesIO(compare_csv(rows, 0.5)))
+    assert list(back.columns) == [
+        "run", "curve", "step", "fraction of plan", "hours since start", "value",
+    ]  # fmt: skip
+    assert set(back["curve"]) == {"val mIoU", "train loss (smoothed 0.5)"}
+    s = back[(back["run"] == "stalled") & (back["curve"] == "val mIoU")]
+    t = stalled.table
+    assert len(s) == len(t[(t["split"] == "val") & (t["metric"] == "miou")])
+    np.testing.assert_allclose(s["fraction of plan"], s["step"] / 8000)
+    d = back[back["run"] == "diverging"]
+    np.testing.assert_allclose(d["fraction of plan"], d["step"] / diverging.table["step"].max())
+    loss = d[d["curve"] == "train loss (smoothed 0.5)"]["value"].to_numpy()
+    raw = metric_series(diverging.table, "loss", "train")[1]
+    np.testing.assert_allclose(loss, ema(raw, 0.5), equal_nan=True)
 
 
 # --- overview rows ---------------------------------------------------------------------------

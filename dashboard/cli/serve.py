@@ -68,17 +68,7 @@ def _serve(args: argparse.Namespace) -> int:
     from streamlit.web import cli as stcli
 
     sys.argv = [
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.headless=true",
-        f"--server.port={args.port}",
-        f"--server.address={args.host}",
-        "--browser.gatherUsageStats=false",
-        # a traceback (with server paths) never reaches the browser; pages show typed messages
-        "--client.showErrorDetails=none",
-        "--client.toolbarMode=minimal",  # no "Deploy" button: this is a local monitor
-        *[f"--server.allowedHosts={name}" for name in allowed_hosts(args.host, args.allow_host)],
+        *streamlit_argv(APP, args.host, args.port, allowed_hosts(args.host, args.allow_host)),
         "--",
         "--logdir",
         logdir,
@@ -103,6 +93,23 @@ def _demo(args: argparse.Namespace) -> int:
     code = _serve(serve)
     writer.stop_event.set()
     return code
+
+
+def streamlit_argv(app: Path, host: str, port: int, allowed: list[str]) -> list[str]:
+    """``streamlit run APP`` with the server and client options serve uses (the bench's too)."""
+    return [
+        "streamlit",
+        "run",
+        str(app),
+        "--server.headless=true",
+        f"--server.port={port}",
+        f"--server.address={host}",
+        "--browser.gatherUsageStats=false",
+        # a traceback (with server paths) never reaches the browser; pages show typed messages
+        "--client.showErrorDetails=none",
+        "--client.toolbarMode=minimal",  # no "Deploy" button: this is a local monitor
+        *[f"--server.allowedHosts={name}" for name in allowed],
+    ]
 
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")

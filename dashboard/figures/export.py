@@ -10,11 +10,16 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.figures.compare import compare_series
 from dashboard.figures.evidence import evidence_rows
+from dashboard.figures.prepare import metric_series
 from metrics.diagnosis import CHECK_ADVICE, RunDiagnosis
+from metrics.schema import LOSS, LR, MIOU
+from metrics.stats.smoothing import ema
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -100,3 +105,64 @@ def table_csv(table: pd.DataFrame) -> bytes:
     """The run's tidy table as CSV (NaN as ``nan``, ±inf as ``inf``/``-inf``: kept, not blank)."""
     out = table.astype({"run": str, "split": str, "metric": str})
     return out.to_csv(index=False, na_rep="nan").encode("utf-8")
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, na_rep="nan").encode("utf-8")
+
+
+def run_chart_csv(run: str, table: pd.DataFrame, weight: float) -> bytes:
+    """The Run page's main chart as data: every curve at full resolution (before thinning).
+
+    Long format, one row per point: ``run, curve, step, value``; ``curve`` is the legend's name
+    (``train loss``, ``train loss (smoothed 0.6)``, ``val mIoU``, ``lr``). Non-finite values are
+    kept (``nan``, ``inf``), as the chart marks them.
+    """
+    parts = []
+    loss_s, loss_v = metric_series(table, LOSS, "train")
+    curves = [("train loss", loss_s, loss_v)]
+    if weight > 0 and len(loss_v):
+        curves.append((f"train loss (smoothed {weight:g})", loss_s, ema(loss_v, weight)))
+    curves += [("val mIoU", *metric_series(table, MIOU, "val"))]
+    curves += [("lr", *metric_series(table, LR, "train"))]
+    for name, steps, values in curves:
+        if len(steps):
+            parts.append(
+                pd.DataFrame(
+                    {"run": run, "curve": name, "step": steps.astype(np.int64), "value": values}
+                )
+            )
+    columns = ["run", "curve", "step", "value"]
+    return _csv(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns))
+
+
+def compare_csv(rows: Sequence[tuple[str, pd.DataFrame, int | None]], weight: float) -> bytes:
+    """The Compare page's chart as data: each run's val mIoU and smoothed train loss.
+
+    Full resolution, long format: ``run, curve, step, fraction of plan, hours since start,
+    value`` (the three x-axes the page aligns by; hours blank when the run logs no time).
+    """
+    parts = []
+    for name, table, planned in rows:
+        one = compare_series(name, table, planned, weight)
+        loss_s, loss_v = metric_series(table, LOSS, "train")
+        smooth = ema(loss_v, weight) if len(loss_v) and weight > 0 else loss_v
+        miou = ("val mIoU", *metric_series(table, MIOU, "val"))
+        for curve, steps, values in (miou, (f"train loss (smoothed {weight:g})", loss_s, smooth)):
+            if not len(steps):
+                continue
+            hours = one.x(steps, "time") if one.clock is not None else np.full(len(steps), np.nan)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "run": name,
+                        "curve": curve,
+                        "step": steps.astype(np.int64),
+                        "fraction of plan": one.x(steps, "fraction"),
+                        "hours since start": hours,
+                        "value": values,
+                    }
+                )
+            )
+    columns = ["run", "curve", "step", "fraction of plan", "hours since start", "value"]
+    return _csv(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns))

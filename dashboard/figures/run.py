@@ -383,28 +383,63 @@ def trajectory_figure(frame: pd.DataFrame, status: str, run: str = "") -> go.Fig
     return fig
 
 
+LABEL_CHARS = 36  # class names longer than this are shortened on the axis (full in the hover)
+LABEL_PX = 7.5  # width of one character of a 12-px tick label, generously
+
+
+def short_labels(names: Sequence[object], limit: int = LABEL_CHARS) -> list[str]:
+    """Axis labels of at most ``limit`` characters, still distinct (a category axis merges twins).
+
+    A long name keeps its start and its end (``cityscapes/void/…/ego vehicle``): both tell
+    classes apart.
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, name in enumerate(str(n) for n in names):
+        label = name
+        if len(name) > limit:
+            head = (limit - 1) * 2 // 3
+            label = name[:head] + "…" + name[len(name) - (limit - 1 - head) :]
+        if label in seen:  # two long names with the same ends
+            tag = f"#{i}"
+            label = label[: limit - len(tag) - 1] + "…" + tag
+        seen.add(label)
+        out.append(label)
+    return out
+
+
 def class_heatmap_figure(wide: pd.DataFrame, run: str = "", max_cols: int = 200) -> go.Figure:
-    """Per-class IoU: classes down, evals across (NaN cells left blank)."""
+    """Per-class IoU: classes down, evals across (NaN cells left blank).
+
+    Long class names are shortened on the axis and the left margin is made wide enough for the
+    longest label, so a name never runs off the figure's edge (plotly's automargin alone gives
+    up when a label is wider than the figure allows; the hover shows the full name).
+    """
     if wide.shape[1] > max_cols:
         keep = np.unique(np.linspace(0, wide.shape[1] - 1, max_cols).astype(int))
         wide = wide.iloc[:, keep]
-    labels = [esc(c) for c in wide.index]
+    shown = short_labels(list(wide.index))
+    labels = [esc(c) for c in shown]
+    full = np.repeat(np.array([[esc(c)] for c in wide.index], dtype=object), wide.shape[1], axis=1)
     fig = go.Figure(
         go.Heatmap(
             z=wide.to_numpy(np.float64),
             x=np.asarray(wide.columns, dtype=np.float64),
             y=labels,
+            customdata=full,
             zmin=0.0,
             zmax=1.0,
             colorscale="Viridis",
             colorbar={"title": {"text": "IoU"}},
-            hovertemplate="%{y} @ step %{x}: IoU %{z:.4f}<extra></extra>",
+            hovertemplate="%{customdata} @ step %{x}: IoU %{z:.4f}<extra></extra>",
         )
     )
+    longest = max((len(c) for c in shown), default=0)
     fig.update_layout(
         title={"text": f"per-class IoU — {esc(run)}" if run else "per-class IoU"},
         xaxis={"title": {"text": "step"}},
         yaxis={"autorange": "reversed", "type": "category", "automargin": True},
+        margin={"l": int(LABEL_PX * longest) + 20, "r": 20},
         height=max(300, 22 * len(labels) + 120),
         uirevision=esc(run),
     )

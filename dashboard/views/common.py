@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import streamlit as st
 
@@ -90,6 +91,31 @@ def refresh_seconds() -> float | None:
     """The live refresh period from the sidebar (None when live refresh is off)."""
     on = st.sidebar.toggle("Live refresh", value=True, key="live", bind="query-params")
     return REFRESH_S if on else None
+
+
+def url_slider(
+    where: Any, label: str, key: str, default: float, *, page: str, help: str | None = None
+) -> float:
+    """A 0–0.99 slider synced with ``key=`` in the URL, in ``where`` (the sidebar, a column).
+
+    Written from here rather than bound (``bind="query-params"`` replaces the history entry),
+    so a change is a history entry: Back undoes it. ``page`` keeps each page's record of what
+    its URL said apart (the widget key is the same on every page, its state is not).
+    """
+    raw = st.query_params.get(key)
+    try:
+        in_url = min(max(float(raw), 0.0), 0.99) if raw is not None else default
+    except ValueError:
+        in_url = default
+    shadow = f"_{key}_in_url_{page}"
+    if st.session_state.get(shadow) != in_url or key not in st.session_state:
+        st.session_state[key] = in_url  # first visit, a link, Back, another page's slider
+    # no value= here: the session state holds it (setting both makes Streamlit warn)
+    weight = float(where.slider(label, 0.0, 0.99, step=0.01, key=key, help=help))
+    st.session_state[shadow] = weight
+    if weight != in_url:
+        st.query_params[key] = f"{weight:g}"
+    return weight
 
 
 def show_bad_lines(states: Sequence[RunState]) -> None:

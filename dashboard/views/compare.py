@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,14 +19,23 @@ from dashboard.figures.compare import (
     compare_table,
     run_colors,
 )
+from dashboard.figures.export import compare_csv
 from dashboard.figures.overview import name_matches
 from dashboard.figures.run import LOSS_AXIS_LABELS, PLOT_CONFIG
-from dashboard.views.common import error_card, md, problem_card, refresh_seconds, sources
+from dashboard.views.common import (
+    error_card,
+    md,
+    problem_card,
+    refresh_seconds,
+    sources,
+    url_slider,
+)
 from metrics.runs import RunSource
 
 # plain option labels: a widget bound to the URL writes its displayed label there
 ALIGN = tuple(X_TITLES)
 MAX_RUNS = 20
+DEFAULT_SMOOTHING = 0.6
 
 
 def main() -> None:
@@ -61,9 +71,7 @@ def main() -> None:
         bind="query-params",
     )  # fmt: skip
     loss_axis = next((k for k, v in LOSS_AXIS_LABELS.items() if v == loss_label), "all")
-    weight = right.slider(
-        "Loss smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing", bind="query-params"
-    )
+    weight = url_slider(right, "Loss smoothing", "smoothing", DEFAULT_SMOOTHING, page="compare")
     if not names:
         st.info("Pick runs to compare.")
         return
@@ -125,6 +133,13 @@ def _live_compare(picked: Sequence[RunSource], view: View) -> None:
         loss_axis=view.loss_axis,  # type: ignore[arg-type]
     )
     st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="compare_plot")
+    st.download_button(
+        "CSV", data=functools.partial(compare_csv, rows, view.weight),
+        file_name="compare-chart.csv", mime="text/csv", key="csv-compare-chart",
+        icon=":material/download:", type="tertiary",
+        help="Each run's val mIoU and smoothed train loss at full resolution, with the step, "
+        "the fraction of its plan and the hours since its start",
+    )  # fmt: skip
     st.dataframe(
         compare_table(rows),
         hide_index=True,

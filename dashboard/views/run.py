@@ -16,7 +16,7 @@ from dashboard import cache
 from dashboard.data_commands import DATA_FINDINGS, data_commands
 from dashboard.figures.all_metrics import class_figure, metric_figure, metric_groups
 from dashboard.figures.evidence import evidence_rows
-from dashboard.figures.export import report_html, table_csv
+from dashboard.figures.export import report_html, run_chart_csv, table_csv
 from dashboard.figures.overview import fact_rows
 from dashboard.figures.prepare import RunPlot, class_iou, prepare_run, trajectory
 from dashboard.figures.run import (
@@ -37,6 +37,7 @@ from dashboard.views.common import (
     refuse_unknown_run,
     show_bad_lines,
     sources,
+    url_slider,
 )
 from metrics.diagnosis import CHECK_ADVICE, Finding, RunDiagnosis
 from metrics.facts import RunFacts, export_advice
@@ -63,7 +64,9 @@ def main() -> None:
     refuse_unknown_run(by_name)
     name = _pick_run(list(by_name))
     with st.sidebar:
-        weight = _smoothing()
+        weight = url_slider(
+            st, "Smoothing", "smoothing", DEFAULT_SMOOTHING, page="run", help=SMOOTHING_HELP
+        )
         axes = _axes()
     if name is None:
         return
@@ -84,28 +87,6 @@ def _pick_run(names: list[str]) -> str | None:
     if name is not None and st.query_params.get("run") != name:
         st.query_params["run"] = name
     return name
-
-
-def _smoothing() -> float:
-    """The smoothing slider, synced with ``smoothing=`` in the URL like the run.
-
-    Written from here rather than bound, so a change is a history entry (Back undoes it).
-    """
-    raw = st.query_params.get("smoothing")
-    try:
-        in_url = min(max(float(raw), 0.0), 0.99) if raw is not None else DEFAULT_SMOOTHING
-    except ValueError:
-        in_url = DEFAULT_SMOOTHING
-    if st.session_state.get("_smoothing_in_url") != in_url:
-        st.session_state["smoothing"] = in_url  # first visit, a link, Back
-    # no value= here: the session state holds it (setting both makes Streamlit warn)
-    weight = float(
-        st.slider("Smoothing", 0.0, 0.99, step=0.01, key="smoothing", help=SMOOTHING_HELP)
-    )
-    st.session_state["_smoothing_in_url"] = weight
-    if weight != in_url:
-        st.query_params["smoothing"] = f"{weight:g}"
-    return weight
 
 
 def _axes() -> dict[str, object]:
@@ -152,10 +133,18 @@ def _show_run(state: RunState, source: RunSource, weight: float, axes: dict[str,
     st.subheader(md(run.name))
     marker = live_marker(state, diag.status, last, planned)
     st.markdown(f"**{md(badge(diag.status))}** · {md(marker)}")
+    st.caption(_findings_line(diag))  # the diagnosis in words before the chart is drawn
     _headline(plot, last, planned)
     fig = run_figure(plot, **axes)  # type: ignore[arg-type]
     st.plotly_chart(fig, width="stretch", config=PLOT_CONFIG, key="run_plot")
-    st.caption(_points_caption(plot))
+    note, csv = st.columns([12, 1], vertical_alignment="center")
+    note.caption(_points_caption(plot))
+    csv.download_button(
+        "CSV", data=functools.partial(run_chart_csv, run.name, run.table, weight),
+        file_name=f"{_slug(run.name)}-chart.csv", mime="text/csv", key="csv-run-chart",
+        icon=":material/download:", type="tertiary",
+        help="This chart's curves at full resolution (before thinning), one row per point",
+    )  # fmt: skip
     if axes.get("x") != "step" and plot.clock is None:
         st.caption("This run's logs carry no wall time, so it is drawn by step.")
     tabs = st.tabs(list(TABS), key="tab", on_change="rerun", bind="query-params")
@@ -297,6 +286,19 @@ def _points_caption(plot: RunPlot) -> str:
     return " · ".join(parts) + " (min/max-preserving downsampling after full-resolution smoothing)"
 
 
+SEVERITY_ICON = {"critical": "🔴", "warning": "🟠"}  # else 🔵 (info)
+
+
+def _findings_line(diag: RunDiagnosis) -> str:
+    """One line naming every finding, worst first, above the chart (details in the tab)."""
+    if not diag.findings:
+        return "No findings: nothing looks wrong."
+    order = {"critical": 0, "warning": 1}
+    found = sorted(diag.findings, key=lambda f: order.get(f.severity, 2))
+    names = " · ".join(f"{SEVERITY_ICON.get(f.severity, '🔵')} {md(f.code)}" for f in found)
+    return f"{len(found)} finding(s): {names} — details under Findings below"
+
+
 def _findings(diag: RunDiagnosis, source: RunSource) -> None:
     if not diag.findings:
         st.success("No findings: nothing looks wrong.")
@@ -306,7 +308,7 @@ def _findings(diag: RunDiagnosis, source: RunSource) -> None:
 
 
 def _finding(f: Finding, source: RunSource) -> None:
-    icon = {"critical": "🔴", "warning": "🟠"}.get(f.severity, "🔵")
+    icon = SEVERITY_ICON.get(f.severity, "🔵")
     with st.container(border=True):
         steps = f" · steps {f.steps[0]:,}–{f.steps[1]:,} (shaded on the plot)" if f.steps else ""
         st.markdown(f"{icon} **{md(f.code)}** · {md(f.severity)}{md(steps)}")
@@ -317,7 +319,19 @@ def _finding(f: Finding, source: RunSource) -> None:
             _data_link(source)
         if f.evidence:
             with st.expander("Evidence"):
-                st.table(evidence_rows(f.evidence))
+                st.markdown(_evidence_table(f.evidence))
+
+
+def _evidence_table(evidence: Mapping[str, object]) -> str:
+    """A finding's evidence as a Markdown table (st.table would load the Arrow front end, ~0.9 MB
+    of JavaScript parsed while the first chart is drawn)."""
+    rows = evidence_rows(evidence)
+    cells = (f"| {_cell(r['evidence'])} | {_cell(r['value'])} |" for r in rows)
+    return "\n".join(["| evidence | value |", "| --- | --- |", *cells])
+
+
+def _cell(text: object) -> str:
+    return md(" ".join(str(text).split()))  # one line; md() escapes "|" too
 
 
 def _data_link(source: RunSource) -> None:
@@ -330,7 +344,7 @@ def _data_link(source: RunSource) -> None:
 def _export(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> None:
     assert state.run is not None
     run = state.run
-    slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run.name)[:80] or "run"
+    slug = _slug(run.name)
     weight = float(st.session_state.get("smoothing", 0.6))  # read now: the file is made later
     st.download_button(
         "Report (HTML, small: loads plotly.js from its CDN)",
@@ -353,6 +367,10 @@ def _export(state: RunState, diag: RunDiagnosis, plot: RunPlot) -> None:
         mime="text/csv",
         key="export_csv",
     )
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:80] or "run"
 
 
 REPORT_POINTS = 600  # per trace: the report stays a few hundred kB beside plotly.js
