@@ -484,3 +484,15 @@ SUMMARIES = Summaries()
 def overview_summaries(sources: Sequence[RunSource], now: float | None = None) -> list[Summary]:
     """Rows of settled runs from summaries (see ``Summaries``)."""
     return SUMMARIES.rows(sources, now)
+
+
+def keys_live(keys: Sequence[FileKey], now: float | None = None) -> bool:
+    """Whether a run with these file keys is live: a file changed within ``LIVE_WITHIN_S``."""
+    times = [k[1] / 1e9 for k in keys if k[1] >= 0]
+    return bool(times) and (time.time() if now is None else now) - max(times) < LIVE_WITHIN_S
+
+
+def busy(sources: Sequence[RunSource], now: float | None = None) -> bool:
+    """Whether the overview must redraw itself on a timer: a run is live or runs are still
+    being read. Otherwise only its stat-based idle check runs (``runs_signature``)."""
+    return SUMMARIES.pending > 0 or any(keys_live(file_keys(s), now) for s in sources)

@@ -33,7 +33,6 @@ from dashboard.views.common import (
 )
 from metrics.diagnosis import CHECK_ADVICE
 from metrics.runs import RunSource
-from metrics.runs.live import LIVE_WITHIN_S
 
 RUN_PAGE = "views/run.py"
 #: While no run is live the idle check (``_watch``) still redraws the page this often.
@@ -88,23 +87,11 @@ def main() -> None:
     )
     # taken before any run is read: a change made while the page is drawn shows as a change
     signature = cache.runs_signature(logdir(), srcs)
-    busy = _busy(srcs)
+    busy = cache.busy(srcs)
     every = period if busy else None
     st.fragment(run_every=every)(_live_table)(srcs, text, list(statuses or []), busy)
     if period is not None and not busy:
         st.fragment(run_every=period)(_watch)(logdir(), srcs, signature, time.time())
-
-
-def _busy(srcs: Sequence[RunSource]) -> bool:
-    """Whether the table must redraw itself on a timer: a run is live (its files changed
-    within ``LIVE_WITHIN_S``) or runs are still being read. Otherwise only ``_watch`` runs."""
-    now = time.time()
-    return cache.SUMMARIES.pending > 0 or any(_live(cache.file_keys(s), now) for s in srcs)
-
-
-def _live(keys: Sequence[tuple[str, int, int]], now: float) -> bool:
-    times = [k[1] / 1e9 for k in keys if k[1] >= 0]
-    return bool(times) and now - max(times) < LIVE_WITHIN_S
 
 
 def _watch(folder: str, srcs: Sequence[RunSource], signature: object, drawn: float) -> None:
@@ -120,8 +107,8 @@ def _live_table(srcs: Sequence[RunSource], text: str, statuses: Sequence[str], b
     from their summaries. Redraws itself while ``busy``; switches mode when that changes."""
     now = time.time()
     keys = [cache.file_keys(s) for s in srcs]
-    live = [s for s, k in zip(srcs, keys, strict=True) if _live(k, now)]
-    settled = [s for s, k in zip(srcs, keys, strict=True) if not _live(k, now)]
+    live = [s for s, k in zip(srcs, keys, strict=True) if cache.keys_live(k, now)]
+    settled = [s for s, k in zip(srcs, keys, strict=True) if not cache.keys_live(k, now)]
     states = cache.run_states(live)
     rows = []
     for s in states:
