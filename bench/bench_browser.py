@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,9 +51,21 @@ def _free_port() -> int:
 @contextmanager
 def serve(logdir: Path) -> Iterator[str]:
     """``segwatch serve logdir`` on a free port until the block ends."""
+    with serve_page(logdir) as (url, _):
+        yield url
+
+
+@contextmanager
+def serve_page(
+    logdir: Path, flags: Sequence[str] = (), cwd: Path = REPO
+) -> Iterator[tuple[str, int]]:
+    """``segwatch serve logdir *flags`` on a free port (the code of the source tree ``cwd``):
+    its address and process id."""
     port = _free_port()
     cmd = [sys.executable, "-m", "dashboard.cli", "serve", str(logdir), "--port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*cmd, *flags], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -64,7 +76,7 @@ def serve(logdir: Path) -> Iterator[str]:
                         break
             except OSError:
                 time.sleep(0.2)
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)

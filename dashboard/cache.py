@@ -411,12 +411,9 @@ class Summaries:
 
     def _workers(self, todo: Sequence[tuple[object, Summary, str | None]]) -> ProcessPoolExecutor:
         if self._pool is None:
-            remote = any("://" in s.source.path for _, s, _ in todo)
-            # never fork the server (its threads may hold locks): a fork server, which forks
-            # workers from a clean process that has the readers imported once
+            # never fork the server (its threads may hold locks): workers come from a small
+            # fork server, import the readers themselves, and exit once nothing is left to read
             context = multiprocessing.get_context("forkserver" if sys.platform != "win32" else None)
-            if not remote:
-                context.set_forkserver_preload(["dashboard.summaries"])
             self._pool = ProcessPoolExecutor(max_workers=default_workers(), mp_context=context)
         return self._pool
 

@@ -35,8 +35,14 @@ from metrics.diagnosis import CHECK_ADVICE
 from metrics.runs import RunSource
 
 RUN_PAGE = "views/run.py"
-#: While no run is live the idle check (``_watch``) still redraws the page this often.
+#: While no run is live only the idle check (``_watch``: stats, no run read) runs, this often:
+#: a new run, or a run written again, shows within this time. Each check is a Streamlit rerun
+#: (~50 ms of server CPU on its own on the 2-core bench machine), hence not every 5 s.
+IDLE_CHECK_S = 10.0
+#: While no run is live the idle check still redraws the page this often (ages, lifecycles).
 IDLE_REDRAW_S = 300.0
+#: While runs are being read in the background, the table shows the new rows this often.
+PENDING_REFRESH_S = 2.0
 MAX_LINES = 40  # attention lines; the rest are counted and reachable through the table
 ROW_PX, MAX_TABLE_PX = 35, 750
 # status, run and top finding come first and fit 1280 px without scrolling sideways
@@ -89,13 +95,17 @@ def main() -> None:
     signature = cache.runs_signature(logdir(), srcs)
     busy = cache.busy(srcs)
     every = period if busy else None
+    if every is not None and cache.SUMMARIES.pending:
+        every = min(every, PENDING_REFRESH_S)  # rows coming in from the workers
     st.fragment(run_every=every)(_live_table)(srcs, text, list(statuses or []), busy)
     if period is not None and not busy:
-        st.fragment(run_every=period)(_watch)(logdir(), srcs, signature, time.time())
+        st.fragment(run_every=max(period, IDLE_CHECK_S))(_watch)(
+            logdir(), srcs, signature, time.time()
+        )
 
 
 def _watch(folder: str, srcs: Sequence[RunSource], signature: object, drawn: float) -> None:
-    """The idle check (every refresh period while no run is live): stats only. The page is
+    """The idle check (every ``IDLE_CHECK_S`` while no run is live): stats only. The page is
     drawn again when a folder or a run file changed (a new run, a run written again), and
     every ``IDLE_REDRAW_S`` so ages and lifecycles stay current."""
     if time.time() - drawn > IDLE_REDRAW_S or cache.runs_signature(folder, srcs) != signature:
