@@ -195,26 +195,28 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--dashboard-only", action="store_true", help="skip check and the 1M-line log")
     args = ap.parse_args()
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         logdir = Path(tmp) / "runs"
         n = make_runs(logdir, args.runs)
-        base = median([timed([*CHECK, str(logdir), "--json", "--no-cache", "--workers", "1"])
-                       for _ in range(args.repeat)])  # fmt: skip
-        colds, warms = [], []
-        for i in range(args.repeat):
-            cdir = Path(tmp) / f"cache{i}"
-            colds.append(timed([*CHECK, str(logdir), "--json", "--cache-dir", str(cdir)]))
-            warms.append(timed([*CHECK, str(logdir), "--json", "--cache-dir", str(cdir)]))
-        cold, warm = median(colds), median(warms)
-        rows += [
-            (f"check --json, {n} runs, --no-cache --workers 1 (baseline)", f"{base:.2f} s"),
-            (f"check --json, {n} runs, cold cache, {os.cpu_count()} workers",
-             f"{cold:.2f} s ({base / cold:.1f}× faster)"),
-            (f"check --json, {n} runs, unchanged files (warm cache)",
-             f"{warm:.2f} s ({base / warm:.1f}× faster)"),
-        ]  # fmt: skip
+        if not args.dashboard_only:
+            base = median([timed([*CHECK, str(logdir), "--json", "--no-cache", "--workers", "1"])
+                           for _ in range(args.repeat)])  # fmt: skip
+            colds, warms = [], []
+            for i in range(args.repeat):
+                cdir = Path(tmp) / f"cache{i}"
+                colds.append(timed([*CHECK, str(logdir), "--json", "--cache-dir", str(cdir)]))
+                warms.append(timed([*CHECK, str(logdir), "--json", "--cache-dir", str(cdir)]))
+            cold, warm = median(colds), median(warms)
+            rows += [
+                (f"check --json, {n} runs, --no-cache --workers 1 (baseline)", f"{base:.2f} s"),
+                (f"check --json, {n} runs, cold cache, {os.cpu_count()} workers",
+                 f"{cold:.2f} s ({base / cold:.1f}× faster)"),
+                (f"check --json, {n} runs, unchanged files (warm cache)",
+                 f"{warm:.2f} s ({base / warm:.1f}× faster)"),
+            ]  # fmt: skip
         base, commit = base_tree(Path(tmp) / "base")
         from playwright.sync_api import sync_playwright
 
@@ -255,21 +257,24 @@ def main() -> None:
             ("the same with the server's helper processes (fork server), cold / from the cache",
              f"{c['total']:.0f} / {w['total']:.0f} MB"),
         ]  # fmt: skip
-    data = HERE / "_data" / "scale"
-    data.mkdir(parents=True, exist_ok=True)
-    log = data / "run" / f"train_{args.lines}.log"
-    log.parent.mkdir(exist_ok=True)
-    gen_paddleseg(log, args.lines)
-    size = log.stat().st_size / 2**20
-    peak = peak_mb([*CHECK, str(log.parent), "--json", "--no-cache", "--workers", "1"])
-    rows.append((f"check on a {args.lines:,}-line log ({size:.0f} MB): peak memory",
-                 f"{peak:.0f} MB ({peak / size:.2f}× the file)"))  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp:  # appended to a copy: the log stays as made
-        live = Path(tmp) / "run" / log.name
-        live.parent.mkdir()
-        shutil.copyfile(log, live)
-        refresh = live_refresh(live, args.repeat)
-    rows.append(("live refresh of that run after 100 appended lines", f"{refresh * 1000:.0f} ms"))
+    if not args.dashboard_only:
+        data = HERE / "_data" / "scale"
+        data.mkdir(parents=True, exist_ok=True)
+        log = data / "run" / f"train_{args.lines}.log"
+        log.parent.mkdir(exist_ok=True)
+        gen_paddleseg(log, args.lines)
+        size = log.stat().st_size / 2**20
+        peak = peak_mb([*CHECK, str(log.parent), "--json", "--no-cache", "--workers", "1"])
+        rows.append((f"check on a {args.lines:,}-line log ({size:.0f} MB): peak memory",
+                     f"{peak:.0f} MB ({peak / size:.2f}× the file)"))  # fmt: skip
+        with tempfile.TemporaryDirectory() as tmp:  # appended to a copy: the log stays as made
+            live = Path(tmp) / "run" / log.name
+            live.parent.mkdir()
+            shutil.copyfile(log, live)
+            refresh = live_refresh(live, args.repeat)
+        rows.append(
+            ("live refresh of that run after 100 appended lines", f"{refresh * 1000:.0f} ms")
+        )
     table = ["| measurement | result (median) |", "|---|---|"]
     table += [f"| {a} | {b} |" for a, b in rows]
     print("\n".join(table))

@@ -67,10 +67,20 @@ def discover(logdir: str) -> list[RunSource]:
     fresh = hit is not None and now - hit[1] < DISCOVER_TTL_S
     if hit is not None and fresh and hit[0] == folders and hit[2] == options:
         return hit[3]
+    db = _open_db(diagnosis_config())
+    if db is not None and not _SNIFFS_LOADED:
+        db.load_sniffs()  # the formats sniffed by an earlier server or check: not read again
+        _SNIFFS_LOADED.append(True)
     found = discover_runs(logdir, json.loads(options))
+    if db is not None:
+        db.save_sniffs()
+        db.close()
     with _LIVE_LOCK:
         _DISCOVERED[logdir] = (folders, now, options, found)
     return found
+
+
+_SNIFFS_LOADED: list[bool] = []
 
 
 def folders_signature(logdir: str) -> tuple[object, ...]:
@@ -97,8 +107,7 @@ def folders_signature(logdir: str) -> tuple[object, ...]:
 def runs_signature(logdir: str, sources: Sequence[RunSource]) -> tuple[object, ...]:
     """What the overview's idle check compares: the folders and every run file's
     (mtime, size). Unchanged, nothing the overview shows changed but the ages."""
-    files = tuple(file_key(f.path) for s in sources for f in s.files)
-    return (folders_signature(logdir), files)
+    return (folders_signature(logdir), tuple(file_keys(s) for s in sources))
 
 
 def _ident(source: RunSource) -> tuple[object, ...]:
@@ -237,6 +246,7 @@ def clear() -> None:
         _LIVE.clear()
         _CLOCKS.clear()
         _DISCOVERED.clear()
+        _SNIFFS_LOADED.clear()
     SUMMARIES.reset()
 
 
@@ -258,8 +268,10 @@ def row(state: RunState) -> dict[str, object]:
 #: Runs read in the page's own process when at most this many need reading; more are read by
 #: worker processes in the background while the page shows the rows it has.
 INLINE_MAX = 24
-#: How long a page waits for the worker processes before drawing what it has (first load).
+#: How long a page waits for the worker processes before drawing what it has (first load),
+#: when they have at most ``WAIT_MAX`` runs to read (more could not be read in that time).
 FIRST_WAIT_S = 2.0
+WAIT_MAX = 100
 
 
 @dataclass
@@ -290,7 +302,18 @@ class Summary:
 
 
 def file_keys(source: RunSource) -> tuple[FileKey, ...]:
-    return tuple(file_key(f.path) for f in source.files)
+    """``file_key`` of each file of the run (a plain ``os.stat`` for a local path)."""
+    return tuple(
+        _local_key(f.path) if "://" not in f.path else file_key(f.path) for f in source.files
+    )
+
+
+def _local_key(path: str) -> FileKey:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (path, -1, -1)
+    return (path, st.st_mtime_ns, st.st_size)
 
 
 class Summaries:
@@ -348,7 +371,7 @@ class Summaries:
                 misses.append((ident, s))
                 out.append(s)
             submitted = self._fill(misses, cfg, options, now) if misses else []
-        if submitted:  # runs just sent to the workers: give them a moment before drawing
+        if 0 < len(submitted) <= WAIT_MAX:  # a moment for the workers: most rows drawn at once
             wait(submitted, timeout=FIRST_WAIT_S)
             with self._lock:
                 self._collect(cfg, options)
@@ -466,7 +489,7 @@ class Summaries:
 _TIME_FINDINGS = {"stuck_process", "stopped_early"}
 
 
-def _open_db(cfg: DiagnosisConfig, options: dict[str, object] | None) -> SummaryCache | None:
+def _open_db(cfg: DiagnosisConfig, options: dict[str, object] | None = None) -> SummaryCache | None:
     """The summary cache ``segwatch check`` uses too (None when it cannot be opened)."""
     try:
         db = SummaryCache.open(summary_cache_dir(), cfg)

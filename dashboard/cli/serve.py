@@ -73,6 +73,8 @@ def _serve(args: argparse.Namespace) -> int:
         print("segwatch: bound to 127.0.0.1 (this machine only); use --host 0.0.0.0 to share")
     from streamlit.web import cli as stcli
 
+    import dashboard.views.common  # noqa: F401  the app's modules, imported before its first page
+
     sys.argv = [
         "streamlit",
         "run",
