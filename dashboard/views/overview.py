@@ -41,8 +41,6 @@ RUN_PAGE = "views/run.py"
 IDLE_CHECK_S = 10.0
 #: While no run is live the idle check still redraws the page this often (ages, lifecycles).
 IDLE_REDRAW_S = 300.0
-#: While runs are being read in the background, the table shows the new rows this often.
-PENDING_REFRESH_S = 2.0
 MAX_LINES = 40  # attention lines; the rest are counted and reachable through the table
 ROW_PX, MAX_TABLE_PX = 35, 750
 # status, run and top finding come first and fit 1280 px without scrolling sideways
@@ -95,8 +93,6 @@ def main() -> None:
     signature = cache.runs_signature(logdir(), srcs)
     busy = cache.busy(srcs)
     every = period if busy else None
-    if every is not None and cache.SUMMARIES.pending:
-        every = min(every, PENDING_REFRESH_S)  # rows coming in from the workers
     st.fragment(run_every=every)(_live_table)(srcs, text, list(statuses or []), busy)
     if period is not None and not busy:
         st.fragment(run_every=max(period, IDLE_CHECK_S))(_watch)(
