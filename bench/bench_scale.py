@@ -254,7 +254,7 @@ def main() -> None:
             (f"server memory (RSS) after the {m}-run overview: before / cold / from the cache",
              f"{b['mb']:.0f} / {c['mb']:.0f} / {w['mb']:.0f} MB "
              f"({b['mb'] / max(c['mb'], w['mb']):.1f}× less)"),
-            ("the same with the server's helper processes (fork server), cold / from the cache",
+            ("the same with the server's child processes, cold / from the cache",
              f"{c['total']:.0f} / {w['total']:.0f} MB"),
         ]  # fmt: skip
     if not args.dashboard_only:

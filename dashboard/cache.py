@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import streamlit as st
@@ -434,9 +435,10 @@ class Summaries:
 
     def _workers(self, todo: Sequence[tuple[object, Summary, str | None]]) -> ProcessPoolExecutor:
         if self._pool is None:
-            # never fork the server (its threads may hold locks): workers come from a small
-            # fork server, import the readers themselves, and exit once nothing is left to read
-            context = multiprocessing.get_context("forkserver" if sys.platform != "win32" else None)
+            # never fork the server (its threads may hold locks): spawned workers import the
+            # readers themselves, take the server's environment as it is now (credentials of
+            # an object store), and exit once nothing is left to read
+            context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(max_workers=default_workers(), mp_context=context)
         return self._pool
 
@@ -456,6 +458,8 @@ class Summaries:
                 report = future.result()
             except Exception as exc:  # a worker that died costs its runs only
                 report = RunReport({"run": s.source.name, "error": f"{type(exc).__name__}: {exc}"})
+                if isinstance(exc, BrokenProcessPool):
+                    self._pool = None  # a new pool for the next runs to read
             self.reads += 1
             s.pending = False
             self._keep(ident, s, report, now)
