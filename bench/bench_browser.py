@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -81,12 +81,25 @@ st.plotly_chart(fig, config={"displaylogo": False})
 
 @contextmanager
 def serve(logdir: Path, app: Path | None = None) -> Iterator[str]:
-    """``segwatch serve logdir`` (or ``app`` with serve's options) on a free port."""
+    """``segwatch serve logdir`` (or ``app`` with serve's options) on a free port until the
+    block ends."""
+    with serve_page(logdir, app=app) as (url, _):
+        yield url
+
+
+@contextmanager
+def serve_page(
+    logdir: Path, flags: Sequence[str] = (), cwd: Path = REPO, app: Path | None = None
+) -> Iterator[tuple[str, int]]:
+    """``segwatch serve logdir *flags`` on a free port (the code of the source tree ``cwd``), or
+    ``app`` served with serve's own Streamlit options: its address and process id."""
     port = _free_port()
     cmd = [sys.executable, "-m", "dashboard.cli", "serve", str(logdir), "--port", str(port)]
     if app is not None:
         cmd = [sys.executable, "-m", *streamlit_argv(app, "127.0.0.1", port, ["127.0.0.1"])]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*cmd, *flags], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -97,7 +110,7 @@ def serve(logdir: Path, app: Path | None = None) -> Iterator[str]:
                         break
             except OSError:
                 time.sleep(0.2)
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)

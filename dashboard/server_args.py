@@ -21,6 +21,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--map", action="append", default=[])
     parser.add_argument("--step-column", default=None)
     parser.add_argument("--percent", action="append", default=[])
+    parser.add_argument("--cache-dir", default=None)
     args, _ = parser.parse_known_args(sys.argv[1:])
     return args
 
@@ -41,3 +42,10 @@ def reader_options() -> dict[str, Any] | None:
 def diagnosis_config() -> DiagnosisConfig:
     """The ``[diagnosis]`` thresholds of the settings file, as ``segwatch check`` reads them."""
     return load_config(settings_path(logdir(), _args().config))
+
+
+def summary_cache_dir() -> str:
+    """Where the summary cache lives (``serve --cache-dir``, else ``check``'s default)."""
+    from metrics.runs.cache import default_cache_dir
+
+    return str(_args().cache_dir or default_cache_dir())

@@ -80,14 +80,20 @@ def test_a_run_that_fails_to_summarise_costs_only_its_row(
 ) -> None:
     from dashboard import cache
 
-    real = cache.row
+    real, real_summary = cache.row, cache.summary_row
 
     def flaky(state):  # type: ignore[no-untyped-def]
         if state.name == "doubling":
             raise RecursionError("maximum recursion depth exceeded")
         return real(state)
 
-    monkeypatch.setattr(cache, "row", flaky)
+    def flaky_summary(report):  # type: ignore[no-untyped-def]
+        if report.entry["run"] == "doubling":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_summary(report)
+
+    monkeypatch.setattr(cache, "row", flaky)  # a live run's row, from its table
+    monkeypatch.setattr(cache, "summary_row", flaky_summary)  # a settled run's, from its summary
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert set(at.dataframe[0].value["run"]) == set(CONFIGS) - {"doubling"}

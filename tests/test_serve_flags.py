@@ -37,3 +37,20 @@ def test_allowed_hosts() -> None:
     assert allowed_hosts("10.0.0.5", ["seg.example.org"]) == ["10.0.0.5", "seg.example.org"]
     assert allowed_hosts("::", []) == ["*"]
     assert "evil.example" not in allowed_hosts("127.0.0.1", [])
+
+
+def test_serve_passes_the_cache_dir_to_the_app(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``serve --cache-dir DIR``: the Runs page keeps its summaries where ``check`` would."""
+    import sys
+
+    from dashboard.server_args import summary_cache_dir
+
+    argv = _argv(monkeypatch, "--cache-dir", str(tmp_path))
+    app_args = argv[argv.index("--") + 1 :]
+    assert app_args[app_args.index("--cache-dir") + 1] == str(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["app.py", *app_args])
+    assert summary_cache_dir() == str(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["app.py"])
+    assert summary_cache_dir().endswith("segwatch")  # check's default otherwise

@@ -31,6 +31,12 @@ def add_serve_commands(sub: Any) -> None:
         "the bound address's names are (DNS rebinding guard)",
     )  # fmt: skip
     serve.add_argument("--config", help="settings file (default: LOGDIR/segwatch.toml)")
+    serve.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where the summary cache shared with check lives (default: $XDG_CACHE_HOME/"
+        "segwatch or ~/.cache/segwatch)",
+    )
     serve.set_defaults(func=_serve)
     demo = sub.add_parser(
         "demo", help="serve a run written in real time into a temporary folder (live mode)"
@@ -66,6 +72,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.host == "127.0.0.1":
         print("segwatch: bound to 127.0.0.1 (this machine only); use --host 0.0.0.0 to share")
     from streamlit.web import cli as stcli
+
+    import dashboard.views.common  # noqa: F401  the app's modules, imported before its first page
 
     sys.argv = [
         *streamlit_argv(APP, args.host, args.port, allowed_hosts(args.host, args.allow_host)),
@@ -133,6 +141,7 @@ def allowed_hosts(host: str, extra: list[str]) -> list[str]:
 def _forwarded(args: argparse.Namespace) -> list[str]:
     """The serve flags the app itself reads (after ``--``)."""
     out = ["--config", args.config] if args.config else []
+    out += ["--cache-dir", args.cache_dir] if getattr(args, "cache_dir", None) else []
     out += [a for m in args.map for a in ("--map", m)]
     out += ["--step-column", args.step_column] if args.step_column else []
     out += [a for m in args.percent for a in ("--percent", m)]

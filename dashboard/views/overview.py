@@ -1,7 +1,14 @@
-"""Runs overview: every run in one table, the runs that need attention first."""
+"""Runs overview: every run in one table, the runs that need attention first.
+
+Settled runs come from their summaries (``cache.overview_summaries``: no table is kept), live
+runs from their followed tables. While a run is live or runs are being read the table redraws
+itself every refresh period; otherwise only a stat-based check runs (``_watch``), and the page
+is drawn again when it sees a change.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import pandas as pd
@@ -28,6 +35,12 @@ from metrics.diagnosis import CHECK_ADVICE
 from metrics.runs import RunSource
 
 RUN_PAGE = "views/run.py"
+#: While no run is live only the idle check (``_watch``: stats, no run read) runs, this often:
+#: a new run, or a run written again, shows within this time. Each check is a Streamlit rerun
+#: (~50 ms of server CPU on its own on the 2-core bench machine), hence not every 5 s.
+IDLE_CHECK_S = 10.0
+#: While no run is live the idle check still redraws the page this often (ages, lifecycles).
+IDLE_REDRAW_S = 300.0
 MAX_LINES = 40  # attention lines; the rest are counted and reachable through the table
 ROW_PX, MAX_TABLE_PX = 35, 750
 # status, run and top finding come first and fit 1280 px without scrolling sideways
@@ -76,12 +89,33 @@ def main() -> None:
         key="status",
         bind="query-params",
     )
-    st.fragment(run_every=period)(_live_table)(srcs, text, list(statuses or []))
+    # taken before any run is read: a change made while the page is drawn shows as a change
+    signature = cache.runs_signature(logdir(), srcs)
+    busy = cache.busy(srcs)
+    every = period if busy else None
+    st.fragment(run_every=every)(_live_table)(srcs, text, list(statuses or []), busy)
+    if period is not None and not busy:
+        st.fragment(run_every=max(period, IDLE_CHECK_S))(_watch)(
+            logdir(), srcs, signature, time.time()
+        )
 
 
-def _live_table(srcs: Sequence[RunSource], text: str, statuses: Sequence[str]) -> None:
-    """The part that refreshes itself: reads new lines of every run, redraws the table."""
-    states = cache.run_states(srcs)
+def _watch(folder: str, srcs: Sequence[RunSource], signature: object, drawn: float) -> None:
+    """The idle check (every ``IDLE_CHECK_S`` while no run is live): stats only. The page is
+    drawn again when a folder or a run file changed (a new run, a run written again), and
+    every ``IDLE_REDRAW_S`` so ages and lifecycles stay current."""
+    if time.time() - drawn > IDLE_REDRAW_S or cache.runs_signature(folder, srcs) != signature:
+        st.rerun()
+
+
+def _live_table(srcs: Sequence[RunSource], text: str, statuses: Sequence[str], busy: bool) -> None:
+    """The table: live runs from their followed tables (new lines read in), settled runs
+    from their summaries. Redraws itself while ``busy``; switches mode when that changes."""
+    now = time.time()
+    keys = [cache.file_keys(s) for s in srcs]
+    live = [s for s, k in zip(srcs, keys, strict=True) if cache.keys_live(k, now)]
+    settled = [s for s, k in zip(srcs, keys, strict=True) if not cache.keys_live(k, now)]
+    states = cache.run_states(live)
     rows = []
     for s in states:
         problem_card(s)
@@ -91,9 +125,28 @@ def _live_table(srcs: Sequence[RunSource], text: str, statuses: Sequence[str]) -
             rows.append(with_age(cache.row(s), s.age(), s.is_live()))
         except Exception as exc:  # one run's failure never hides the others
             error_card(s.name, f"cannot summarise this run ({type(exc).__name__}: {exc})"[:400])
+    malformed = 0
+    for m in cache.overview_summaries(settled, now):
+        if m.error is not None:
+            error_card(m.source.name, m.error)
+            continue
+        if m.row is None:
+            continue
+        entry = m.report.entry if m.report is not None else {}
+        if entry.get("bad_lines"):
+            malformed += 1
+            if not entry.get("records"):
+                bad = f"{entry['bad_lines']} malformed line(s), nothing readable"
+                error_card(m.source.name, bad)
+        rows.append(with_age(m.row, m.age(now), False))
+    pending = cache.SUMMARIES.pending
+    if busy != (pending > 0 or bool(live)):
+        st.rerun()  # a run became live or settled, or the reading finished: change mode
     frame = filter_frame(overview_frame(rows), text, statuses)
+    reading = f" · reading {pending} run(s)…" if pending else ""
     st.caption(
-        f"{len(frame)} of {len(rows)} runs · click a run's name (or select its row) to open it"
+        f"{len(frame)} of {len(rows)} runs{reading} · click a run's name (or select its row) "
+        "to open it"
     )
     if frame.empty:
         st.info("No run matches the filter.")
@@ -114,6 +167,8 @@ def _live_table(srcs: Sequence[RunSource], text: str, statuses: Sequence[str]) -
         _open(str(frame["run"].iloc[picked[0]]))
     _attention_cards(frame)
     show_bad_lines(states)
+    if malformed:
+        st.caption(f"{malformed} settled run(s) skipped malformed lines: open a run to see them.")
 
 
 def _attention_cards(frame: pd.DataFrame) -> None:

@@ -46,7 +46,7 @@ from metrics.runs.discover import RunSource, known_sniffs, remember_sniffs
 from metrics.runs.report import RunReport
 
 #: Bump when the stored report changes shape: older rows are then never used.
-SCHEMA = 2  # 2: the clock knows when the lr ran out
+SCHEMA = 3  # 2: the clock knows when the lr ran out; 3: the report's ``extra`` is kept
 _TIME_FINDINGS = ("stuck_process", "stopped_early")
 _BUSY_MS = 5000
 
@@ -195,7 +195,8 @@ class SummaryCache:
                 if f["code"] not in fresh:
                     return None
                 findings[i] = _plain(fresh[f["code"]])
-        return RunReport(entry, tuple(stored["warnings"]), clock, tuple(stored["state"]))
+        extra = stored.get("extra")
+        return RunReport(entry, tuple(stored["warnings"]), clock, tuple(stored["state"]), extra)
 
     def put_many(
         self, items: Iterable[tuple[RunSource, Mapping[str, Any] | None, str, RunReport]]
@@ -212,6 +213,7 @@ class SummaryCache:
                 "warnings": list(report.warnings),
                 "clock": asdict(report.clock),
                 "state": list(report.state),
+                "extra": report.extra,
             }
             data = orjson.dumps(blob, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)
             rows.append((self._key(source, options), identity, data, time.time()))

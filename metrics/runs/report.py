@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from metrics.diagnosis import Clock, DiagnosisConfig, RunSeries, diagnose_series
 from metrics.errors import MetricsError
 from metrics.runs.discover import RunSource
 from metrics.runs.load import load_run
+from metrics.runs.merge import Run
 from metrics.runs.summary import summarize
 
 
@@ -30,6 +31,8 @@ class RunReport:
     clock: Clock | None = None
     #: the lifecycle state the diagnosis was made under (``metrics.diagnosis.life_state``)
     state: tuple[Any, ...] | None = None
+    #: what ``report_run``'s ``extra`` drew from the table (the dashboard's trend), else None
+    extra: dict[str, Any] | None = None
 
     @property
     def failed(self) -> bool:
@@ -41,15 +44,18 @@ def report_run(
     options: Mapping[str, Any] | None,
     config: DiagnosisConfig,
     now: float | None = None,
+    extra: Callable[[Run], dict[str, Any]] | None = None,
 ) -> RunReport:
     """Read, summarise and diagnose one run; a failure is contained to its run (an ``error``).
 
     The diagnosis works on the series it needs (``RunSeries``), pulled once from the table; the
-    table is dropped before the rules run.
+    table is dropped before the rules run. ``extra`` (a module-level function, so it can travel
+    to a worker process) draws more from the run before that; its result is ``report.extra``.
     """
     now = time.time() if now is None else now
     clock: Clock | None = None
     state: tuple[Any, ...] | None = None
+    more: dict[str, Any] | None = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -61,6 +67,7 @@ def report_run(
             entry["facts"] = dict(run.facts)
             rs = RunSeries.from_table(run.table, run.meta, run.updated)
             fmt = run.format
+            more = extra(run) if extra is not None else None
             del run  # the table is not needed past here
             verdict = diagnose_series(rs, config=config, now=now, format=fmt)
             entry.update(verdict.to_dict())
@@ -68,10 +75,10 @@ def report_run(
             state = life_state(clock.judge(config, now))
         except MetricsError as exc:
             entry = {"run": source.name, "path": source.path, "error": str(exc)}
-            clock = state = None
+            clock = state = more = None
         except Exception as exc:  # a reader bug must not hide the other runs
             what = f"{type(exc).__name__}: {exc}"[:300]
             error = f"internal error while reading ({what}); please report it"
             entry = {"run": source.name, "path": source.path, "error": error}
-            clock = state = None
-    return RunReport(entry, tuple(str(w.message) for w in caught), clock, state)
+            clock = state = more = None
+    return RunReport(entry, tuple(str(w.message) for w in caught), clock, state, more)
