@@ -48,7 +48,7 @@ COLUMNS = {
     "status": st.column_config.TextColumn("status", width=120, pinned=True),
     "link": st.column_config.LinkColumn(
         "run", display_text=r"run\?run=(.*)$", width=260, pinned=True,
-        help="Click a run's name to open it",
+        help="Click a run's name twice to open it in a new tab (the first click selects it)",
     ),
     "top finding": st.column_config.TextColumn("top finding", width=330),
     "best mIoU": st.column_config.NumberColumn("best mIoU", format="%.4f", width=80),
@@ -145,8 +145,8 @@ def _live_table(srcs: Sequence[RunSource], text: str, statuses: Sequence[str], b
     frame = filter_frame(overview_frame(rows), text, statuses)
     reading = f" · reading {pending} run(s)…" if pending else ""
     st.caption(
-        f"{len(frame)} of {len(rows)} runs{reading} · click a run's name (or select its row) "
-        "to open it"
+        f"{len(frame)} of {len(rows)} runs{reading} · tick a row to open its run, or click a "
+        "run's name twice to open it in a new tab"
     )
     if frame.empty:
         st.info("No run matches the filter.")
