@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,13 +62,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     write_diverging(logdir, "diverging")
     write_stalled(logdir, XSS)
     write_run(logdir / "growing", 20000, GROWING[:100])
+    with serving(logdir) as url:
+        yield url, logdir
+
+
+@contextmanager
+def serving(logdir: Path, *flags: str) -> Iterator[str]:
+    """``segwatch serve logdir *flags`` on a free port, until the block ends: its address."""
     port = _free_port()
     cmd = [sys.executable, "-m", "dashboard.cli", "serve", str(logdir), "--port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*cmd, *flags], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc)
-        yield url, logdir
+        yield url
     finally:
         proc.terminate()
         try:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.test_browser import ARGS, CHROMIUM, REPO, _free_port, _wait_healthy
+from tests.test_browser import ARGS, CHROMIUM, serving
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason=f"chromium not installed at {CHROMIUM} (CI installs it)"
@@ -37,20 +35,8 @@ def served(tmp_path: Path, sample_logs: Path) -> Iterator[tuple[str, Path]]:
     logdir = tmp_path / "logs"
     shutil.copytree(sample_logs / "paddleseg", logdir / "paddleseg")
     _settle(logdir)
-    port = _free_port()
-    cmd = [sys.executable, "-m", "dashboard.cli", "serve", str(logdir), "--port", str(port)]
-    cmd += ["--cache-dir", str(tmp_path / "cache")]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    with serving(logdir, "--cache-dir", str(tmp_path / "cache")) as url:
         yield url, logdir
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_idle_page_shows_a_new_run_by_itself(served: tuple[str, Path], sample_logs: Path) -> None:
@@ -63,8 +49,8 @@ def test_idle_page_shows_a_new_run_by_itself(served: tuple[str, Path], sample_lo
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
-        page.get_by_text(f"{n} of {n} runs · click").wait_for(timeout=60_000)
+        page.get_by_text(f"{n} of {n} runs · tick").wait_for(timeout=60_000)
         shutil.copytree(sample_logs / "mmseg1x", logdir / "mmseg1x")
         total = n + len(list((sample_logs / "mmseg1x").iterdir()))
-        page.get_by_text(f"{total} of {total} runs · click").wait_for(timeout=45_000)
+        page.get_by_text(f"{total} of {total} runs · tick").wait_for(timeout=45_000)
         browser.close()
