@@ -303,6 +303,8 @@ def test_a_poly_lr_that_ran_down_to_its_floor_ends_the_run() -> None:
     [
         (poly_lr(40000)(np.arange(50, 40001, 50)), True),  # eta_min 1e-4: 1 % of the peak
         (poly_lr(40000, floor=0.0)(np.arange(50, 40001, 50)), True),
+        # MMSeg's LinearLR warm-up from 1e-6 × the lr, then the poly decay to eta_min
+        (np.r_[np.linspace(1e-8, 0.01, 30), poly_lr(40000)(np.arange(1550, 40001, 50))], True),
         (poly_lr(40000)(np.arange(50, 39001, 50)), False),  # 97.5 % of the way: 3.7 %
         (np.repeat([0.01, 0.001, 0.0001], [50, 30, 20]), False),  # steps: sits at its floor
         (np.full(100, 0.01), False),

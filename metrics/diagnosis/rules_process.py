@@ -133,8 +133,11 @@ def lr_ran_out(lr: np.ndarray) -> bool:
     the end of a poly/cosine/linear decay. A step schedule that sits at a low lr is not ended."""
     if len(lr) < 4:
         return False
-    peak, last, before = float(lr.max()), float(lr[-1]), float(lr[-2])
-    return peak > 0 and last <= LR_END_SHARE * peak and before > last and last <= float(lr.min())
+    top = int(np.argmax(lr))  # a warm-up may start lower than the floor: only the decay counts
+    peak, last, before = float(lr[top]), float(lr[-1]), float(lr[-2])
+    return (
+        peak > 0 and last <= LR_END_SHARE * peak and before > last and last <= float(lr[top:].min())
+    )
 
 
 def _old_stamps(stamp_age: float | None, limit: float) -> bool:
