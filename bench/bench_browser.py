@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -43,7 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from dashboard.cli.demo import write_finished  # noqa: E402
 from dashboard.cli.serve import streamlit_argv  # noqa: E402
-from tests.test_browser import ARGS, CHROMIUM  # noqa: E402  (one set of launch flags)
+from tests.test_browser import ARGS, CHROMIUM, wait_healthy  # noqa: E402  (one set of flags)
 
 TARGETS = {"overview": 1.5, "run": 1.5, "many": 3.0}
 RUN = "paddleseg/deeplabv3p_cityscapes_healthy"
@@ -102,14 +101,7 @@ def serve_page(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
+        wait_healthy(url, proc)  # raises if the server exits or does not come up
         yield url, proc.pid
     finally:
         proc.terminate()

@@ -9,46 +9,23 @@ unchanged runs is built without reading a table — across server restarts too.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
-from dashboard.figures.overview import (
-    BADGES,
-    _forecast_text,
-    _progress_text,
-    _sparkline,
-)
-from dashboard.figures.prepare import best_point, metric_series, run_forecast
-from metrics.diagnosis import STATUS_ORDER, DiagnosisConfig
+from dashboard.figures.overview import make_row, table_part
+from dashboard.figures.prepare import metric_series, run_forecast
+from metrics.diagnosis import DiagnosisConfig
 from metrics.runs.discover import RunSource
 from metrics.runs.merge import Run
 from metrics.runs.report import RunReport, report_run
 from metrics.schema import MIOU
 
-#: Rank of a run not summarised yet (after every status: its row waits at the bottom).
-PENDING_RANK = len(STATUS_ORDER)
-PENDING = "⏳ reading…"
-
 
 def overview_extra(run: Run) -> dict[str, Any]:
-    """What the overview row needs from the table besides the report (computed as the
-    table-based row does: ``dashboard.figures.overview.overview_row``)."""
+    """What the overview row needs from the table besides the report (``table_part``)."""
     steps, values = metric_series(run.table, MIOU, "val")
-    best = best_point(steps, values)
-    finite = values[np.isfinite(values)]
     planned = run.meta.planned_steps or None
-    fc = run_forecast(steps, values, planned)
-    return {
-        "best": [float(best[0]), float(best[1])] if best else None,
-        "latest": float(finite[-1]) if len(finite) else None,
-        "last": int(run.table["step"].max()) if len(run.table) else None,
-        "planned": planned,
-        "forecast": _forecast_text(fc),
-        "trend": _sparkline(finite),
-    }
+    return table_part(run.table, planned, run_forecast(steps, values, planned))
 
 
 def overview_report(
@@ -62,49 +39,16 @@ def overview_report(
 
 
 def summary_row(report: RunReport) -> dict[str, Any]:
-    """The run's overview row from its report (same columns as ``overview_row``)."""
-    entry, extra = report.entry, report.extra or {}
-    status = str(entry["status"])
+    """The run's overview row from its report (the row ``overview_row`` makes from its table)."""
+    entry = report.entry
     findings = entry.get("findings") or []
     top = findings[0] if findings else None
-    checks = tuple(top.get("checks") or ()) if top else ()
-    best = extra.get("best")
-    last, planned = extra.get("last"), extra.get("planned")
-    return {
-        "rank": STATUS_ORDER.index(status),
-        "status": BADGES.get(status, status),
-        "run": entry["run"],
-        "best mIoU": best[1] if best else None,
-        "best @ step": best[0] if best else None,
-        "latest mIoU": extra.get("latest"),
-        "step": _progress_text(last, planned),
-        "done": (last / planned) if last is not None and planned else None,
-        "forecast @ end": extra.get("forecast", "—"),
-        "trend": list(extra.get("trend") or []),
-        "updated": "",
-        "age_s": math.inf,
-        "top finding": f"{top['code']}: {top['message']}" if top else "",
-        "first check": checks[0] if checks else "",
-        "checks": checks,
-    }
+    finding = (
+        (str(top["code"]), str(top["message"]), tuple(top.get("checks") or ())) if top else None
+    )
+    return make_row(str(entry["run"]), str(entry["status"]), report.extra or {}, finding)
 
 
 def pending_row(name: str) -> dict[str, Any]:
     """The row of a run still being read (its name, so it can already be opened)."""
-    return {
-        "rank": PENDING_RANK,
-        "status": PENDING,
-        "run": name,
-        "best mIoU": None,
-        "best @ step": None,
-        "latest mIoU": None,
-        "step": "—",
-        "done": None,
-        "forecast @ end": "—",
-        "trend": [],
-        "updated": "",
-        "age_s": math.inf,
-        "top finding": "",
-        "first check": "",
-        "checks": (),
-    }
+    return make_row(name, None, {}, None)

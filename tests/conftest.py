@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,20 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE_LOGS = REPO / "sample_logs"
 PUBLIC_LOGS = REPO.parent / "shared" / "sample_logs_public"
 REAL_RUNS = REPO.parent / "shared" / "real_runs"
+#: Set by CI (``.ci/run``): there every test must run, so a skip fails the session.
+NO_SKIPS = "SEGWATCH_NO_SKIPS"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Where ``SEGWATCH_NO_SKIPS`` is set, a skipped test (a missing browser, extra or shared
+    folder) fails the run: a green CI must mean every test ran."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if os.environ.get(NO_SKIPS) and skipped and exitstatus == 0:
+        reasons = sorted({str(r.longrepr[-1]) if isinstance(r.longrepr, tuple) else str(r.longrepr)
+                          for r in skipped})  # fmt: skip
+        print(f"\n{NO_SKIPS} is set and {len(skipped)} test(s) skipped:", *reasons, sep="\n  ")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _copy(src: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:

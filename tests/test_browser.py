@@ -76,7 +76,7 @@ def serving(logdir: Path, *flags: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc)
         yield url
     finally:
         proc.terminate()
@@ -86,7 +86,9 @@ def serving(logdir: Path, *flags: str) -> Iterator[str]:
             proc.kill()
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+    """Until the served page answers its health check; raises if the server exits or is not
+    up within 60 s (with its output when it was piped)."""
     deadline = time.time() + 60
     while time.time() < deadline:
         if proc.poll() is not None:

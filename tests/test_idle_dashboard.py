@@ -13,7 +13,7 @@ import pytest
 
 import dashboard.cache as cache
 import metrics.runs.report as report_mod
-from dashboard.summaries import PENDING
+from dashboard.figures.overview import PENDING
 from metrics.readers.source import Source
 from metrics.runs import discover_runs
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -31,6 +31,9 @@ BADGES = {
     "ok": "🟢 ok",
 }
 TREND_POINTS = 40
+#: A run not summarised yet: its row waits after every status.
+PENDING_RANK = len(STATUS_ORDER)
+PENDING = "⏳ reading…"
 
 
 @dataclass(frozen=True)
@@ -49,28 +52,55 @@ def overview_row(r: RowInput) -> dict[str, Any]:
 
     The age columns change every second, so ``with_age`` adds them after any caching.
     """
-    steps, values = metric_series(r.table, MIOU, "val")
+    top = r.diagnosis.top
+    finding = (top.code, top.message, tuple(top.checks)) if top else None
+    part = table_part(r.table, r.planned, r.forecast)
+    return make_row(r.name, r.diagnosis.status, part, finding)
+
+
+def table_part(table: pd.DataFrame, planned: int | None, fc: Forecast | None) -> dict[str, Any]:
+    """What a row draws from a run's table, as plain data: kept beside a run's cached summary,
+    it makes the row again without the table (``dashboard.summaries``)."""
+    steps, values = metric_series(table, MIOU, "val")
     best = best_point(steps, values)
     finite = values[np.isfinite(values)]
-    last = int(r.table["step"].max()) if len(r.table) else None
-    top = r.diagnosis.top
-    fc = r.forecast
     return {
-        "rank": STATUS_ORDER.index(r.diagnosis.status),  # worst first
-        "status": BADGES.get(r.diagnosis.status, r.diagnosis.status),
-        "run": r.name,
+        "best": [int(best[0]), float(best[1])] if best else None,
+        "latest": float(finite[-1]) if len(finite) else None,
+        "last": int(table["step"].max()) if len(table) else None,
+        "planned": planned or None,
+        "forecast": _forecast_text(fc),
+        "trend": _sparkline(finite),
+    }
+
+
+def make_row(
+    name: str,
+    status: str | None,
+    part: Mapping[str, Any],
+    top: tuple[str, str, tuple[str, ...]] | None,
+) -> dict[str, Any]:
+    """A row from a run's status (None: still being read), its ``table_part`` and its top
+    finding (code, message, checks)."""
+    best = part.get("best")
+    last, planned = part.get("last"), part.get("planned")
+    checks = top[2] if top else ()
+    return {
+        "rank": STATUS_ORDER.index(status) if status else PENDING_RANK,  # worst first
+        "status": BADGES.get(status, status) if status else PENDING,
+        "run": name,
         "best mIoU": best[1] if best else None,
         "best @ step": best[0] if best else None,
-        "latest mIoU": float(finite[-1]) if len(finite) else None,
-        "step": _progress_text(last, r.planned),
-        "done": (last / r.planned) if last is not None and r.planned else None,
-        "forecast @ end": _forecast_text(fc),
-        "trend": _sparkline(finite),
+        "latest mIoU": part.get("latest"),
+        "step": _progress_text(last, planned),
+        "done": (last / planned) if last is not None and planned else None,
+        "forecast @ end": part.get("forecast", "—"),
+        "trend": list(part.get("trend") or []),
         "updated": "",
         "age_s": math.inf,
-        "top finding": f"{top.code}: {top.message}" if top else "",
-        "first check": top.checks[0] if top and top.checks else "",
-        "checks": tuple(top.checks) if top else (),
+        "top finding": f"{top[0]}: {top[1]}" if top else "",
+        "first check": checks[0] if checks else "",
+        "checks": checks,
     }
 
 
