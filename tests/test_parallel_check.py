@@ -41,3 +41,27 @@ def test_reports_carry_no_table(sample_logs: Path) -> None:
 def test_workers_must_be_positive(sample_logs: Path, capsys) -> None:
     assert main(["check", str(sample_logs), "--workers", "0"]) == 2
     assert "--workers" in capsys.readouterr().err
+
+
+def _dies_on_healthy(source, options, config, now=None):
+    """``report_run``, except that the worker process dies on one run (as if killed)."""
+    import os
+
+    from metrics.runs.report import report_run
+
+    if source.name.endswith("healthy"):
+        os._exit(9)
+    return report_run(source, options, config, now)
+
+
+def test_a_dead_worker_costs_its_runs_not_the_check(sample_logs: Path, monkeypatch) -> None:
+    import metrics.runs.parallel as parallel
+
+    monkeypatch.setattr(parallel, "report_run", _dies_on_healthy)  # inherited by forked workers
+    sources = discover_runs(str(sample_logs / "paddleseg"))
+    reports = list(report_runs([(s, None) for s in sources], DiagnosisConfig(), workers=2))
+    assert [r.entry["run"] for r in reports] == [s.name for s in sources]
+    dead = next(r for r in reports if r.entry["run"].endswith("healthy"))
+    assert dead.failed and "worker process died" in dead.entry["error"]
+    for r in reports:  # the others: a report, or the same plain error (never an exception)
+        assert not r.failed or "worker process died" in r.entry["error"]

@@ -18,7 +18,7 @@ from metrics.errors import MetricsError
 from metrics.runs.discover import RunSource
 from metrics.runs.load import load_run
 from metrics.runs.merge import Run
-from metrics.runs.summary import summarize
+from metrics.runs.summary import summarize_miou
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,15 @@ def report_run(
         warnings.simplefilter("always")
         try:
             run = load_run(source, options=options)
-            entry = summarize(run.table, run.name, run.path, run.format).to_dict()
+            rs = RunSeries.from_table(run.table, run.meta, run.updated)
+            summary = summarize_miou(
+                rs.miou.steps, rs.miou.values, len(run.table), rs.last_step, *_names(run)
+            )
+            entry = summary.to_dict()
             entry["files"] = [{"path": f.path, "format": f.format} for f in run.files]
             entry["restarts"] = [{"step": r.step, "line": r.line} for r in run.restarts]
             entry["bad_lines"] = len(run.bad_lines)
             entry["facts"] = dict(run.facts)
-            rs = RunSeries.from_table(run.table, run.meta, run.updated)
             fmt = run.format
             more = extra(run) if extra is not None else None
             del run  # the table is not needed past here
@@ -82,3 +85,7 @@ def report_run(
             entry = {"run": source.name, "path": source.path, "error": error}
             clock = state = more = None
     return RunReport(entry, tuple(str(w.message) for w in caught), clock, state, more)
+
+
+def _names(run: Run) -> tuple[str, str, str]:
+    return run.name, run.path, run.format

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from metrics.schema import MIOU
-from metrics.stats.series import from_table
+from metrics.stats.series import Steps, Values, from_table
 from metrics.stats.trends import best
 
 
@@ -35,17 +35,31 @@ class RunSummary:
 def summarize(table: pd.DataFrame, run: str, path: str, format: str) -> RunSummary:
     """Best validation mIoU (NaN-skipping; first step at the best) and the run's extent."""
     steps, values = from_table(table, MIOU, "val")
+    last_step = int(table["step"].max()) if len(table) else None
+    return summarize_miou(steps, values, len(table), last_step, run, path, format)
+
+
+def summarize_miou(
+    steps: Steps,
+    values: Values,
+    records: int,
+    last_step: int | None,
+    run: str,
+    path: str,
+    format: str,
+) -> RunSummary:
+    """``summarize`` from the val mIoU series already pulled from the table (in step order),
+    so a caller that has it (``check``: the diagnosis's series) does not filter the table again."""
     finite = np.isfinite(values)
     best_miou = best_step = latest = None
     if finite.any():
         top = best(steps, values, "max")
         best_miou, best_step, latest = top.value, top.step, top.last
-    last_step = int(table["step"].max()) if len(table) else None
     return RunSummary(
         run=run,
         path=path,
         format=format,
-        records=len(table),
+        records=records,
         last_step=last_step,
         best_miou=_round(best_miou),
         best_step=best_step,
