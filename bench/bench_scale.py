@@ -17,8 +17,8 @@ the peak memory of ``check --json --no-cache --workers 1`` on a 1M-line PaddleSe
 The dashboard (``segwatch serve`` in a subprocess, a Chromium tab through Playwright, the
 copies dated 3 days back so no run is live):
 
-* baseline: the overview as it was before (the source tree of the commit this branch left
-  main at, served the same way): every run's table read and kept;
+* baseline: the overview as it was before issue 15 (the source tree of ``BASE_COMMIT``,
+  served the same way): every run's table read and kept;
 * overview of ``--overview-runs`` runs, cold (empty summary cache): server start to the table
   in the tab (rows still being read show as "reading…"), and to the complete table;
 * the same from the summary cache (a new server, the cache filled by the cold one);
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -101,15 +102,12 @@ def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
-def base_tree(dest: Path) -> tuple[Path, str]:
-    """The source tree of the commit this branch left main at (the overview before issue
-    15's item 3), to serve as the baseline."""
-    commit = (
-        subprocess.run(
-            ["git", "merge-base", "HEAD", "main"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip()
-        or "HEAD~1"
-    )
+#: The overview before issue 15's item 3 (every run's table read and kept): the baseline.
+BASE_COMMIT = "cde3740"
+
+
+def base_tree(dest: Path, commit: str = BASE_COMMIT) -> tuple[Path, str]:
+    """The source tree of ``commit``, to serve as the baseline."""
     dest.mkdir(parents=True)
     archive = subprocess.run(["git", "archive", commit], cwd=REPO, capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
@@ -138,6 +136,11 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def complete(n: int) -> re.Pattern[str]:
+    """The overview's caption once every one of ``n`` runs is read (none "reading…")."""
+    return re.compile(rf"^{n} of {n} runs(?! · reading)")
+
+
 def overview_load(  # type: ignore[no-untyped-def]
     browser, logdir: Path, n: int, flags: Sequence[str] = (), cwd: Path = REPO, idle_s: float = 0
 ) -> dict[str, float]:
@@ -154,7 +157,7 @@ def overview_load(  # type: ignore[no-untyped-def]
         page.get_by_text(f"of {n} runs").first.wait_for(timeout=900_000)
         page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=900_000)
         out["first"] = time.perf_counter() - t1
-        page.get_by_text(f"{n} of {n} runs · click").wait_for(timeout=900_000)
+        page.get_by_text(complete(n)).wait_for(timeout=900_000)
         out["complete"] = time.perf_counter() - t1
         time.sleep(5)  # the page settles (its last rerun, helper processes going away)
         out["mb"] = _proc_mb(pid)
@@ -166,7 +169,7 @@ def overview_load(  # type: ignore[no-untyped-def]
         second = browser.new_page(viewport={"width": 1400, "height": 1000})
         t2 = time.perf_counter()
         second.goto(url)
-        second.get_by_text(f"{n} of {n} runs · click").wait_for(timeout=900_000)
+        second.get_by_text(complete(n)).wait_for(timeout=900_000)
         out["again"] = time.perf_counter() - t2
         second.close()
         page.close()

@@ -104,6 +104,16 @@ def test_symlinks_pointing_out_of_the_log_folder_are_not_followed(tmp_path: Path
     assert all("outside" not in f.path for r in runs for f in r.files)
 
 
+def test_symlinked_folders_are_not_walked_so_a_loop_cannot_hang_discovery(tmp_path: Path) -> None:
+    logdir = tmp_path / "logs"
+    write(logdir / "ok" / "train.log", "FAKE step=1 loss=1\n")
+    (logdir / "sub").mkdir()
+    (logdir / "sub" / "same_run").symlink_to(logdir / "ok", target_is_directory=True)
+    (logdir / "sub" / "loop").symlink_to(logdir, target_is_directory=True)
+    runs = discover_runs(str(logdir))
+    assert [r.name for r in runs] == ["ok"]  # the run once, under its real folder
+
+
 def test_a_format_declares_its_folders_twins_and_precision_with_its_reader(tmp_path: Path) -> None:
     """Everything discovery knows about a format comes from its class: adding a format needs
     no table elsewhere (the inner folder, the canonical twin and the precision rank here)."""
