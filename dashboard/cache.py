@@ -125,11 +125,25 @@ _CLOCKS_MAX = 2000
 _LIVE_LOCK = threading.Lock()
 
 
-@st.cache_data(ttl=DISCOVER_TTL_S, show_spinner=False, max_entries=4)
+#: (argv, $SEGWATCH_LOGDIR) -> (when, the reader options as JSON)
+_OPTIONS: dict[tuple[tuple[str, ...], str | None], tuple[float, str]] = {}
+
+
 def _options_json(argv: tuple[str, ...], logdir_env: str | None) -> str:
-    """The reader options of ``serve``'s flags and settings file (read once per rerun window,
-    not once per run)."""
-    return json.dumps(reader_options(), sort_keys=True)
+    """The reader options of ``serve``'s flags and settings file (read once per
+    ``DISCOVER_TTL_S``, not once per run). A plain dict, not ``st.cache_data``: the server's
+    warm-up (``prime``) calls this before Streamlit's runtime exists."""
+    key, now = (argv, logdir_env), time.monotonic()
+    with _LIVE_LOCK:
+        hit = _OPTIONS.get(key)
+    if hit is not None and now - hit[0] < DISCOVER_TTL_S:
+        return hit[1]
+    found = json.dumps(reader_options(), sort_keys=True)
+    with _LIVE_LOCK:
+        if len(_OPTIONS) >= 4:
+            _OPTIONS.clear()
+        _OPTIONS[key] = (now, found)
+    return found
 
 
 def live_run(source: RunSource) -> LiveRun:
@@ -247,6 +261,7 @@ def clear() -> None:
         _LIVE.clear()
         _CLOCKS.clear()
         _DISCOVERED.clear()
+        _OPTIONS.clear()
         _SNIFFS_LOADED.clear()
     SUMMARIES.reset()
 
@@ -273,6 +288,8 @@ INLINE_MAX = 24
 #: when they have at most ``WAIT_MAX`` runs to read (more could not be read in that time).
 FIRST_WAIT_S = 2.0
 WAIT_MAX = 100
+#: Niceness added to the reading workers: pages (and the browser beside them) stay responsive.
+WORKER_NICE = 10
 
 
 @dataclass
@@ -438,8 +455,14 @@ class Summaries:
             # never fork the server (its threads may hold locks): spawned workers import the
             # readers themselves, take the server's environment as it is now (credentials of
             # an object store), and exit once nothing is left to read
+            # at a lower priority: the server answers its pages first, the reading takes the rest
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=default_workers(), mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=default_workers(),
+                mp_context=context,
+                initializer=os.nice,
+                initargs=(WORKER_NICE,),
+            )
         return self._pool
 
     def _collect(self, cfg: DiagnosisConfig, options: dict[str, object] | None) -> None:
@@ -508,6 +531,18 @@ SUMMARIES = Summaries()
 def overview_summaries(sources: Sequence[RunSource], now: float | None = None) -> list[Summary]:
     """Rows of settled runs from summaries (see ``Summaries``)."""
     return SUMMARIES.rows(sources, now)
+
+
+def prime(logdir: str) -> None:
+    """Warm the overview before its first tab opens: the runs found, and the settled runs'
+    rows taken from the summary cache (or their reading started). ``segwatch serve`` runs this
+    in a thread while Streamlit starts, so a first tab draws what a later one would."""
+    try:
+        now = time.time()
+        srcs = discover(logdir)
+        overview_summaries([s for s in srcs if not keys_live(file_keys(s), now)], now)
+    except Exception:  # the page reports what failed here when it runs it again
+        pass
 
 
 def keys_live(keys: Sequence[FileKey], now: float | None = None) -> bool:

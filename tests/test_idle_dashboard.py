@@ -250,3 +250,25 @@ def test_overview_page_of_settled_runs_agrees_with_check(
     cols = ["run", "status", "best mIoU", "step", "top finding"]
     assert again.dataframe[0].value[cols].equals(frame[cols])
     assert reads == []
+
+
+def test_a_primed_server_draws_its_first_tab_without_reading_a_run(
+    settled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``segwatch serve`` warms the overview (``cache.prime``) while Streamlit starts: the first
+    tab then reads no run, as a second tab would not."""
+    from streamlit.testing.v1 import AppTest
+
+    reads = _count_reads(monkeypatch)
+    cache.prime(str(settled))
+    assert sorted(reads) == sorted(s.name for s in discover_runs(str(settled)))
+    reads.clear()
+    at = AppTest.from_file(str(Path(cache.__file__).parent / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == len(discover_runs(str(settled)))
+    assert reads == []
+
+
+def test_priming_an_unreadable_folder_leaves_the_error_to_the_page(tmp_path: Path) -> None:
+    cache.prime(str(tmp_path / "missing"))  # no exception in the server's warm-up thread
+    assert cache.SUMMARIES.pending == 0

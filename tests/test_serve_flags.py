@@ -13,14 +13,29 @@ from dashboard.cli.serve import allowed_hosts
 
 def _argv(monkeypatch: pytest.MonkeyPatch, *flags: str) -> list[str]:
     import sys
+    import threading
 
     from streamlit.web import cli as stcli
 
+    from dashboard import cache
+
     seen: list[str] = []
-    monkeypatch.setattr(stcli, "main", lambda: seen.extend(sys.argv))
+    primed: list[str] = []
+
+    def streamlit_main(args: list[str], prog_name: str) -> None:
+        app_args = args[args.index("--") + 1 :]
+        assert sys.argv[1:] == app_args  # the app's argv, as Streamlit will set it, already set
+        seen.extend([prog_name, *args])
+
+    monkeypatch.setattr(stcli, "main", streamlit_main)
+    monkeypatch.setattr(cache, "prime", primed.append)  # the warm-up thread, not run here
     monkeypatch.setattr(sys, "argv", list(sys.argv))
     SAMPLES = Path(__file__).resolve().parents[1] / "sample_logs" / "csv"
     assert main(["serve", str(SAMPLES), *flags]) == 0
+    for thread in threading.enumerate():
+        if thread.name == "segwatch-prime":
+            thread.join(10)
+    assert primed == [str(SAMPLES)]  # the overview warmed up while Streamlit starts
     return seen
 
 

@@ -71,18 +71,17 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"segwatch: open http://{args.host}:{args.port} in a browser", flush=True)
     if args.host == "127.0.0.1":
         print("segwatch: bound to 127.0.0.1 (this machine only); use --host 0.0.0.0 to share")
+    import threading
+
     from streamlit.web import cli as stcli
 
-    import dashboard.views.common  # noqa: F401  the app's modules, imported before its first page
+    from dashboard import cache  # the app's modules, imported before its first page
 
-    sys.argv = [
-        *streamlit_argv(APP, args.host, args.port, allowed_hosts(args.host, args.allow_host)),
-        "--",
-        "--logdir",
-        logdir,
-        *_forwarded(args),
-    ]
-    stcli.main()
+    app_args = ["--logdir", logdir, *_forwarded(args)]
+    sys.argv = [str(APP), *app_args]  # what Streamlit gives the app: the overview warms up
+    threading.Thread(target=cache.prime, args=(logdir,), name="segwatch-prime", daemon=True).start()
+    server = streamlit_argv(APP, args.host, args.port, allowed_hosts(args.host, args.allow_host))
+    stcli.main(args=[*server[1:], "--", *app_args], prog_name="streamlit")
     return EXIT_OK
 
 
