@@ -11,9 +11,9 @@ import numpy as np
 
 from metrics.diagnosis.config import DiagnosisConfig
 from metrics.diagnosis.findings import Check, Finding, FindingCode
-from metrics.diagnosis.inputs import RunSeries, Series
+from metrics.diagnosis.inputs import RunSeries
 from metrics.diagnosis.registry import rule
-from metrics.diagnosis.rules_classes import majority_class
+from metrics.diagnosis.rules_classes import dead_classes, majority_class
 from metrics.stats.forecast import forecast, saturating_curve
 from metrics.stats.trends import Progress, Span, noise_level, progress, trend
 
@@ -312,7 +312,7 @@ def _plateau_checks(
         order = ["learning_rate", "labels", "data_pipeline"]
     if any(f.severity == "warning" for f in majority_class(rs, cfg)):
         order = ["class_balance", "labels", *order]
-    elif any(_dead(s, cfg) for s in rs.class_iou.values()):
+    elif dead_classes(rs, cfg):
         order = [c for c in order if c != "labels"]
         order[1:1] = ["labels", "class_balance"]
     elif _imbalanced(rs):
@@ -324,11 +324,6 @@ def _imbalanced(rs: RunSeries) -> bool:
     """Pixel accuracy far above mIoU: a few large classes dominate the pixels."""
     a, m = rs.aacc.finite, rs.miou.finite
     return bool(len(a) and len(m) and a.values[-1] - m.values[-1] > 0.3)
-
-
-def _dead(s: Series, cfg: DiagnosisConfig) -> bool:
-    v = s.finite.values
-    return len(v) >= cfg.dead_evals and bool(np.all(v[-cfg.dead_evals :] <= cfg.dead_iou))
 
 
 @rule(90)
