@@ -145,8 +145,10 @@ def uniform_prediction(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     level = math.log(c)
     tail = s.values[-max(5, len(s) // 5) :]
     recent = float(np.median(tail))
+    if abs(recent - level) > cfg.uniform_margin * level:
+        return []  # the spread need not be computed
     spread = float(np.percentile(tail, 90) - np.percentile(tail, 10))
-    if abs(recent - level) > cfg.uniform_margin * level or spread > cfg.uniform_margin * level:
+    if spread > cfg.uniform_margin * level:
         return []
     start = int(s.steps[-len(tail)])
     return [
