@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from metrics.stats.kendall import mann_kendall, theil_sen
+from metrics.stats.kendall import mann_kendall, median_slope, theil_sen
 
 values = st.lists(
     st.one_of(st.floats(-1, 1, allow_nan=False), st.sampled_from([0.0, 0.5, 1.0])),  # ties
@@ -35,6 +35,13 @@ def test_theil_sen_matches_scipy(ys: list[float], confidence: float) -> None:
         strict=True,
     ):
         assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-12, abs=1e-15)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values)
+def test_median_slope_is_the_theil_sen_slope(ys: list[float]) -> None:
+    x = np.arange(len(ys), dtype=float) * 1000
+    assert median_slope(ys, x) == theil_sen(ys, x).slope
 
 
 @settings(max_examples=150, deadline=None)

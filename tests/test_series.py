@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metrics.errors import InputError
 from metrics.schema import make_table
-from metrics.stats.series import as_series, bucket_means, finite, from_table, window
+from metrics.stats.series import as_series, bucket_means, finite, from_table, median, window
 
 
 def test_as_series_sorts_by_step_stably_and_types() -> None:
@@ -60,3 +64,18 @@ def test_from_table_picks_metric_split_and_run() -> None:
     assert s.tolist() == [100, 200] and v.tolist() == [0.5, 0.6]
     with pytest.raises(InputError, match="2 runs"):
         from_table(table, "miou", "val")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.floats(-1e300, 1e300), st.sampled_from([0.0, -0.0, 0.5])),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_median_is_numpys_bit_for_bit(values: list[float]) -> None:
+    x = np.array(values)
+    assert median(x) == np.median(x)
+    assert x.tolist() == values  # the input is not reordered
+    assert math.isnan(median(np.empty(0)))

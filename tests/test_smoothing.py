@@ -6,6 +6,7 @@ import decimal
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from scipy.signal import lfilter
 
 from metrics.errors import InputError
 from metrics.stats.smoothing import (
+    _sorted_rolling_median,
     ema,
     ema_by_step,
     rolling_mean,
@@ -307,6 +309,19 @@ def test_rolling_match_trailing_window_loops(values, window):
         rtol=1e-12,
         equal_nan=True,
     )
+
+
+def test_rolling_median_sorted_windows_equal_pandas():
+    """Short series sort every window at once; long ones go to pandas: the same numbers bit for
+    bit (ties, even and odd windows, magnitudes near overflow and underflow), on either side."""
+    rng = np.random.default_rng(3)
+    for n, w in [(1, 1), (2, 5), (7, 3), (50, 4), (310, 6), (1000, 20), (1800, 36), (3000, 60)]:
+        ties = np.round(rng.standard_normal(n), 1) * 10.0 ** rng.integers(-300, 300)
+        spread = rng.standard_normal(n) * 10.0 ** rng.integers(-300, 300, n)
+        for x in (ties, spread):
+            want = pd.Series(x).rolling(w, min_periods=1).median().to_numpy()
+            np.testing.assert_array_equal(_sorted_rolling_median(x, w), want)
+            np.testing.assert_array_equal(rolling_median(x, w), want)
 
 
 def test_rolling_hand_worked():

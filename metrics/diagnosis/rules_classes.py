@@ -38,11 +38,7 @@ ABSENT = FindingCode(
 @rule(110)
 def dead_class(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     """Classes whose IoU is ≈ 0 at every one of the recent evaluations."""
-    dead = []
-    for name, s in sorted(rs.class_iou.items()):
-        v = s.finite
-        if len(v) >= cfg.dead_evals and np.all(v.values[-cfg.dead_evals :] <= cfg.dead_iou):
-            dead.append((name, int(v.steps[-cfg.dead_evals]), int(v.steps[-1])))
+    dead = dead_classes(rs, cfg)
     if not dead:
         return []
     names = ", ".join(repr(n) for n, _, _ in dead)
@@ -58,16 +54,39 @@ def dead_class(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     ]
 
 
+def dead_classes(rs: RunSeries, cfg: DiagnosisConfig) -> list[tuple[str, int, int]]:
+    """(name, first step, last step) of the classes with IoU ≤ ``dead_iou`` at each of their
+    last ``dead_evals`` finite evals, by name (computed once per diagnosis: two rules read it)."""
+
+    def compute() -> list[tuple[str, int, int]]:
+        k = cfg.dead_evals
+        dead: list[tuple[str, int, int]] = []
+        for name, s in sorted(rs.class_iou.items()):
+            v = s.finite
+            if len(v) >= k and np.all(v.values[-k:] <= cfg.dead_iou):
+                dead.append((name, int(v.steps[-k]), int(v.steps[-1])))
+        return dead
+
+    return rs.cached(("dead_classes", cfg.dead_evals, cfg.dead_iou), compute)
+
+
 def _class_counts(rs: RunSeries) -> dict[int, tuple[int, int]]:
-    """Per eval step: classes counted in mIoU (finite IoU) and those with IoU above 0.01."""
-    counted: dict[int, list[int]] = {}
-    for s in rs.class_iou.values():
-        finite = np.isfinite(s.values)
-        for step, ok, alive in zip(s.steps.tolist(), finite, s.values > 0.01, strict=True):
-            c = counted.setdefault(step, [0, 0])
-            c[0] += int(ok)
-            c[1] += int(ok and alive)
-    return {step: (c[0], c[1]) for step, c in counted.items()}
+    """Per eval step: classes counted in mIoU (finite IoU) and those with IoU above 0.01
+    (computed once per diagnosis, over all classes at once: two rules read them)."""
+
+    def compute() -> dict[int, tuple[int, int]]:
+        if not rs.class_iou:
+            return {}
+        steps = np.concatenate([s.steps for s in rs.class_iou.values()])
+        values = np.concatenate([s.values for s in rs.class_iou.values()])
+        at, which = np.unique(steps, return_inverse=True)
+        finite = np.isfinite(values)
+        counted = np.bincount(which[finite], minlength=len(at))
+        alive = np.bincount(which[finite & (values > 0.01)], minlength=len(at))
+        pairs = zip(counted.tolist(), alive.tolist(), strict=True)
+        return dict(zip(at.tolist(), pairs, strict=True))
+
+    return rs.cached("class_counts", compute)
 
 
 @rule(100)
@@ -76,22 +95,22 @@ def majority_class(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     if not len(rs.aacc) or not len(rs.miou):
         return []
     counts = _class_counts(rs)
+    # the first mIoU logged at each step (reversed: the first one is written last)
+    miou_at = dict(zip(rs.miou.steps[::-1].tolist(), rs.miou.values[::-1].tolist(), strict=True))
     hits: list[tuple[int, float, float, int]] = []
-    for step, aacc in zip(rs.aacc.steps, rs.aacc.values, strict=True):
-        miou = rs.miou.values[rs.miou.steps == step]
-        if not len(miou) or not (math.isfinite(aacc) and math.isfinite(miou[0])):
+    for step, aacc in zip(rs.aacc.steps.tolist(), rs.aacc.values.tolist(), strict=True):
+        miou = miou_at.get(step)
+        if miou is None or not (math.isfinite(aacc) and math.isfinite(miou)):
             continue
-        counted, alive = counts.get(int(step), (0, 0))
+        counted, alive = counts.get(step, (0, 0))
         c = counted or rs.num_classes
         if not c or c < 2:
             continue
         if counted:
             majority = alive <= 1 and aacc >= 0.5
         else:
-            majority = aacc >= 0.5 and miou[0] <= (aacc / c) * (1 + cfg.majority_margin)
-        hits.append(
-            (int(step), float(aacc), float(miou[0]), c) if majority else (int(step), -1, -1, c)
-        )
+            majority = aacc >= 0.5 and miou <= (aacc / c) * (1 + cfg.majority_margin)
+        hits.append((step, aacc, miou, c) if majority else (step, -1, -1, c))
     flagged = [h for h in hits if h[1] >= 0]
     if not flagged:
         return []

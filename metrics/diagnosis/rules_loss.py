@@ -10,6 +10,7 @@ from metrics.diagnosis.config import DiagnosisConfig
 from metrics.diagnosis.findings import Finding, FindingCode
 from metrics.diagnosis.inputs import RunSeries
 from metrics.diagnosis.registry import rule
+from metrics.stats.series import median
 from metrics.stats.smoothing import rolling_median
 from metrics.stats.trends import MAD_TO_SD
 
@@ -76,12 +77,10 @@ def loss_explosion(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     w = max(5, len(v) // 50)
     smooth = rolling_median(v, w)
     head = max(3, len(v) // 20)
-    start = (
-        float(np.median(smooth[w - 1 : w - 1 + head])) if len(v) > w + head else float(smooth[0])
-    )
+    start = median(smooth[w - 1 : w - 1 + head]) if len(v) > w + head else float(smooth[0])
     i_min = int(np.argmin(smooth))
     low = float(smooth[i_min])
-    now = float(np.median(smooth[-head:]))
+    now = median(smooth[-head:])
     descent = start - low
     # the loss's own point-to-point scale, taken before its minimum: a blow-up after it
     # must not widen the yardstick it is measured with
@@ -125,7 +124,7 @@ def loss_explosion(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
 
 
 def _robust_sd(resid: np.ndarray) -> float:
-    return MAD_TO_SD * float(np.median(np.abs(resid - np.median(resid)))) if len(resid) else 0.0
+    return MAD_TO_SD * median(np.abs(resid - median(resid))) if len(resid) else 0.0
 
 
 def _spikes(v: np.ndarray, smooth: np.ndarray, z: float, sd: float) -> tuple[np.ndarray, float]:
@@ -144,9 +143,11 @@ def uniform_prediction(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
         return []
     level = math.log(c)
     tail = s.values[-max(5, len(s) // 5) :]
-    recent = float(np.median(tail))
+    recent = median(tail)
+    if abs(recent - level) > cfg.uniform_margin * level:
+        return []  # the spread need not be computed
     spread = float(np.percentile(tail, 90) - np.percentile(tail, 10))
-    if abs(recent - level) > cfg.uniform_margin * level or spread > cfg.uniform_margin * level:
+    if spread > cfg.uniform_margin * level:
         return []
     start = int(s.steps[-len(tail)])
     return [

@@ -11,13 +11,17 @@ import numpy as np
 
 from metrics.diagnosis.config import DiagnosisConfig
 from metrics.diagnosis.findings import Check, Finding, FindingCode
-from metrics.diagnosis.inputs import RunSeries, Series
+from metrics.diagnosis.inputs import RunSeries
 from metrics.diagnosis.registry import rule
-from metrics.diagnosis.rules_classes import majority_class
+from metrics.diagnosis.rules_classes import dead_classes, majority_class
 from metrics.stats.forecast import forecast, saturating_curve
 from metrics.stats.trends import Progress, Span, noise_level, progress, trend
 
 LONGER_SCHEDULE = 0.25  # the longer schedule a still-improving finished run is forecast for
+#: The forecast of a still-improving run locates the curve's exponent to 5e-7 (relative), not to
+#: the default 6e-10: its readouts move by ~1e-7 at most (the message prints 3 decimals), and the
+#: search costs half as much.
+FORECAST_LOG_C_TOL = 1e-6
 COLLAPSE_SHARE = 0.25  # mIoU below this share of a clear best is a collapse
 LR_HIGH_SHARE = 0.5  # an lr at this share of its peak or more is still high
 
@@ -226,7 +230,9 @@ def still_improving(rs: RunSeries, cfg: DiagnosisConfig) -> list[Finding]:
     }  # fmt: skip
     more = ""
     if float(m.values.max()) <= 1.0 and len(m) >= 5:
-        fc = forecast(m.steps, m.values, last_step=longer, n_boot=60, polish=False)
+        fc = forecast(
+            m.steps, m.values, last_step=longer, n_boot=60, polish=False, tol=FORECAST_LOG_C_TOL
+        )
         now = float(saturating_curve([end], fc.a, fc.b, fc.c)[0]) if fc.ok else math.nan
         if fc.ok and math.isfinite(fc.value) and math.isfinite(now) and fc.value > now:
             gain, low, high = fc.value - now, fc.value_low - now, fc.value_high - now
@@ -312,7 +318,7 @@ def _plateau_checks(
         order = ["learning_rate", "labels", "data_pipeline"]
     if any(f.severity == "warning" for f in majority_class(rs, cfg)):
         order = ["class_balance", "labels", *order]
-    elif any(_dead(s, cfg) for s in rs.class_iou.values()):
+    elif dead_classes(rs, cfg):
         order = [c for c in order if c != "labels"]
         order[1:1] = ["labels", "class_balance"]
     elif _imbalanced(rs):
@@ -324,11 +330,6 @@ def _imbalanced(rs: RunSeries) -> bool:
     """Pixel accuracy far above mIoU: a few large classes dominate the pixels."""
     a, m = rs.aacc.finite, rs.miou.finite
     return bool(len(a) and len(m) and a.values[-1] - m.values[-1] > 0.3)
-
-
-def _dead(s: Series, cfg: DiagnosisConfig) -> bool:
-    v = s.finite.values
-    return len(v) >= cfg.dead_evals and bool(np.all(v[-cfg.dead_evals :] <= cfg.dead_iou))
 
 
 @rule(90)

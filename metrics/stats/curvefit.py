@@ -4,8 +4,10 @@ Given c the model is linear in (a, β), so the constrained (a, β) has a closed 
 needs a search (variable projection): a grid over c, then golden-section refinement, vectorised
 over many series at once (the bootstrap refits hundreds). Each (a, β) and its SSE come from a
 few sums per series and c (means, centred cross-products), not from residuals: the grid is one
-matrix product, and golden section evaluates one new c per step. A single fit is then polished
-with scipy's ``curve_fit`` from that start.
+matrix product, and golden section evaluates one new c per step. A single series is refined by
+finer grids instead (a few matrix products rather than dozens of golden-section steps, whose
+cost for one series is numpy's per-call overhead). Both stop when the bracket on log c is
+narrower than ``tol``. A single fit is then polished with scipy's ``curve_fit`` from that start.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ Array = npt.NDArray[np.float64]
 
 C_BOUNDS = (0.01, 5.0)
 _GRID = np.geomspace(C_BOUNDS[0], C_BOUNDS[1], 48)
+_LOG_GRID = np.log(_GRID)
 _INV_PHI = (math.sqrt(5.0) - 1.0) / 2.0
+#: The searches stop once the bracket of c's minimum is narrower than this on log c: the width
+#: 40 golden-section steps leave of a bracket of two grid steps (1.16e-9), c to 6e-10. That is
+#: already below what rounding lets the SSE tell apart on most series (``fit_many`` with a
+#: coarser ``tol`` is cheaper: 26 steps for 1e-6).
+LOG_C_TOL = 1.2e-9
+_ZOOM = 131  # points of each finer grid of a single series: its bracket shrinks 65× per grid
 
 
 def model(u: Values, a: float, beta: float, c: float) -> Values:
@@ -115,8 +124,9 @@ def _sse(rows: _Rows, logu: Values, c: Array) -> Array:
 _FIT_CELLS = 1 << 21  # ~16 MB of float64 per (rows × points) temporary
 
 
-def fit_many(u: Values, y: Array, upper: float | None, iterations: int = 40) -> Array:
-    """Least-squares (a, β, c) for each row of y (B, n): grid over c, then golden section.
+def fit_many(u: Values, y: Array, upper: float | None, tol: float = LOG_C_TOL) -> Array:
+    """Least-squares (a, β, c) for each row of y (B, n): grid over c, then golden section until
+    the bracket on log c is narrower than ``tol``.
 
     Rows are independent: they are fitted in batches of at most ``_FIT_CELLS`` grid cells
     (rows × grid × points), so a bootstrap of a 2,500-eval run stays at a few MB.
@@ -125,37 +135,65 @@ def fit_many(u: Values, y: Array, upper: float | None, iterations: int = 40) -> 
     rows_per = max(1, _FIT_CELLS // max(1, len(_GRID) * len(u)))
     if n_series > rows_per:
         return np.concatenate(
-            [
-                fit_many(u, y[i : i + rows_per], upper, iterations)
-                for i in range(0, n_series, rows_per)
-            ]
+            [fit_many(u, y[i : i + rows_per], upper, tol) for i in range(0, n_series, rows_per)]
         )
     with np.errstate(all="ignore"):
         rows = _Rows(np.asarray(y, dtype=np.float64), upper)
         logu = np.log(np.asarray(u, dtype=np.float64))
-        p = np.exp(-_GRID[:, None] * logu[None, :])  # (G, n): the same for every series
-        pm = p.mean(axis=1)
-        dp = p - pm[:, None]
-        sxx = np.einsum("gn,gn->g", dp, dp)
-        _, _, sse = _solve(rows, pm[None, :], sxx[None, :], rows.yc @ dp.T)
-        k = np.argmin(sse, axis=1)
-        lo = np.log(_GRID[np.maximum(k - 1, 0)])
-        hi = np.log(_GRID[np.minimum(k + 1, len(_GRID) - 1)])
-        x1, x2 = hi - _INV_PHI * (hi - lo), lo + _INV_PHI * (hi - lo)
-        f1, f2 = _sse(rows, logu, np.exp(x1)), _sse(rows, logu, np.exp(x2))
-        for i in range(iterations):
-            left = f1 < f2  # the minimum lies in [lo, x2]: x1 becomes the new x2
-            hi, lo = np.where(left, x2, hi), np.where(left, lo, x1)
-            if i == iterations - 1:
-                break
-            step = _INV_PHI * (hi - lo)
-            new = np.where(left, hi - step, lo + step)
-            f_new = _sse(rows, logu, np.exp(new))
-            x1, x2 = np.where(left, new, x2), np.where(left, x1, new)
-            f1, f2 = np.where(left, f_new, f2), np.where(left, f1, f_new)
+        lo, hi = _golden(rows, logu, *_bracket(rows, logu, _GRID, _LOG_GRID), tol)
         c = np.exp((lo + hi) / 2)
         a, beta, _ = _solve(rows, *_sums(rows, logu, c))
     return np.column_stack([a, beta, c])
+
+
+def _bracket(rows: _Rows, logu: Values, grid: Array, log_grid: Array) -> tuple[Array, Array]:
+    """Each series' best c of ``grid`` (ascending; ``log_grid`` its logs) and its neighbours:
+    the bracket, on log c, of the minimum (one matrix product for all series and c)."""
+    p = np.exp(-grid[:, None] * logu[None, :])  # (G, n): the same for every series
+    pm = p.mean(axis=1)
+    dp = p - pm[:, None]
+    sxx = np.einsum("gn,gn->g", dp, dp)
+    _, _, sse = _solve(rows, pm[None, :], sxx[None, :], rows.yc @ dp.T)
+    k = np.argmin(sse, axis=1)
+    return log_grid[np.maximum(k - 1, 0)], log_grid[np.minimum(k + 1, len(grid) - 1)]
+
+
+def _golden(rows: _Rows, logu: Values, lo: Array, hi: Array, tol: float) -> tuple[Array, Array]:
+    """Golden-section search of each series' SSE on log c in [lo, hi], one new c per step,
+    until a bracket of two grid steps (the widest the grid leaves) is narrower than ``tol``:
+    every bracket shrinks by 1/φ per step."""
+    width = 2 * (_LOG_GRID[1] - _LOG_GRID[0])
+    iterations = max(0, math.ceil(math.log(width / tol) / -math.log(_INV_PHI)))
+    if not iterations:
+        return lo, hi
+    x1, x2 = hi - _INV_PHI * (hi - lo), lo + _INV_PHI * (hi - lo)
+    f1, f2 = _sse(rows, logu, np.exp(x1)), _sse(rows, logu, np.exp(x2))
+    for i in range(iterations):
+        left = f1 < f2  # the minimum lies in [lo, x2]: x1 becomes the new x2
+        hi, lo = np.where(left, x2, hi), np.where(left, lo, x1)
+        if i == iterations - 1:
+            break
+        step = _INV_PHI * (hi - lo)
+        new = np.where(left, hi - step, lo + step)
+        f_new = _sse(rows, logu, np.exp(new))
+        x1, x2 = np.where(left, new, x2), np.where(left, x1, new)
+        f1, f2 = np.where(left, f_new, f2), np.where(left, f1, f_new)
+    return lo, hi
+
+
+def _fit_single(u: Values, v: Values, upper: float | None, tol: float = LOG_C_TOL) -> Array:
+    """``fit_many`` for one series, refined by finer grids inside its bracket (each one matrix
+    product) instead of golden section, to the same ``tol``: (a, β, c)."""
+    with np.errstate(all="ignore"):
+        rows = _Rows(np.asarray(v, dtype=np.float64)[None, :], upper)
+        logu = np.log(np.asarray(u, dtype=np.float64))
+        lo, hi = _bracket(rows, logu, _GRID, _LOG_GRID)
+        while hi[0] - lo[0] > tol:
+            log_grid = np.linspace(lo[0], hi[0], _ZOOM)
+            lo, hi = _bracket(rows, logu, np.exp(log_grid), log_grid)
+        c = np.exp((lo + hi) / 2)
+        a, beta, _ = _solve(rows, *_sums(rows, logu, c))
+    return np.array([a[0], beta[0], c[0]])
 
 
 def _jac(u: Values, a: float, beta: float, c: float) -> Array:
@@ -163,10 +201,13 @@ def _jac(u: Values, a: float, beta: float, c: float) -> Array:
     return np.column_stack([np.ones_like(u), -p, beta * p * np.log(u)])
 
 
-def fit_one(u: Values, v: Values, upper: float | None, polish: bool = True) -> Params:
-    """Least-squares (a, β, c): variable projection, polished by ``curve_fit`` when it helps
-    (``polish``; without it no scipy is imported, for callers that must start fast)."""
-    start = fit_many(u, v[None, :], upper)[0]
+def fit_one(
+    u: Values, v: Values, upper: float | None, polish: bool = True, tol: float = LOG_C_TOL
+) -> Params:
+    """Least-squares (a, β, c): variable projection (c to ``tol`` on log c), polished by
+    ``curve_fit`` when it helps (``polish``; without it no scipy is imported, for callers that
+    must start fast)."""
+    start = _fit_single(u, v, upper, tol)
     lo = [-math.inf, 0.0, C_BOUNDS[0]]
     hi = [math.inf if upper is None else upper, math.inf, C_BOUNDS[1]]
     p0 = np.clip(start, lo, hi)

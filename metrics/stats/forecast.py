@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from metrics.errors import InputError
-from metrics.stats.curvefit import Array, Params, fit_many, fit_one, model
+from metrics.stats.curvefit import LOG_C_TOL, Array, Params, fit_many, fit_one, model
 from metrics.stats.series import Values, finite
 
 MIN_EVALS = 5
@@ -65,12 +65,14 @@ def forecast(
     n_boot: int = 200,
     seed: int = 0,
     polish: bool = True,
+    tol: float = LOG_C_TOL,
 ) -> Forecast:
     """Fit y = a − b·t^(−c) to the evals at steps > 0 and forecast ``last_step`` and ``target``.
 
     ``upper`` bounds the asymptote (1.0 for fractions, None for an unbounded metric). Refuses
     (ok=False) below ``MIN_EVALS`` evals or when the fit fails. Without ``polish`` the fit is
-    the variable-projection least squares alone (no scipy import, for the diagnosis).
+    the variable-projection least squares alone (no scipy import, for the diagnosis). Every fit
+    locates c to ``tol`` on log c (``curvefit.LOG_C_TOL``).
     """
     s, v = finite(steps, values)
     s, v = s[s > 0], v[s > 0]
@@ -83,12 +85,12 @@ def forecast(
     scale = float(s.max())
     u = s / scale
     try:
-        theta = fit_one(u, v, upper, polish)
+        theta = fit_one(u, v, upper, polish, tol)
     except (RuntimeError, ValueError) as exc:
         return Forecast(False, f"the curve fit failed: {exc}", len(v), last_step, tgt, level)
     resid_sd = float(np.sqrt(np.sum((v - model(u, *theta)) ** 2) / (len(v) - 3)))
     at, hit = _readouts(np.array([theta]), last_step / scale, tgt, scale)[0].tolist()
-    boots = _bootstrap(u, theta, resid_sd, upper, n_boot, seed)
+    boots = _bootstrap(u, theta, resid_sd, upper, n_boot, seed, tol)
     readouts = _readouts(boots, last_step / scale, tgt, scale)
     (v_lo, t_lo), (v_hi, t_hi) = _band(readouts, level).tolist()
     a, beta, c = theta
@@ -153,10 +155,10 @@ def _readouts(params: Array, u_last: float, target: float, scale: float) -> Arra
 
 
 def _bootstrap(
-    u: Values, theta: Params, sd: float, upper: float | None, n: int, seed: int
+    u: Values, theta: Params, sd: float, upper: float | None, n: int, seed: int, tol: float
 ) -> Array:
     """Parametric bootstrap: refit (a, β, c) on the fitted curve plus N(0, sd²) noise, n times."""
     fitted = model(u, *theta)
     y = fitted + np.random.default_rng(seed).normal(0.0, sd, (n, len(u)))
-    params = fit_many(u, y, upper)
+    params = fit_many(u, y, upper, tol)
     return params[np.all(np.isfinite(params), axis=1)]

@@ -15,6 +15,8 @@ from statistics import NormalDist
 import numpy as np
 import numpy.typing as npt
 
+from metrics.stats.series import median, sorted_median
+
 Floats = npt.NDArray[np.float64]
 _NORMAL = NormalDist()
 
@@ -32,18 +34,16 @@ class TheilSen:
 def theil_sen(y: npt.ArrayLike, x: npt.ArrayLike, confidence: float = 0.95) -> TheilSen:
     """Theil–Sen fit of ``y`` against ``x`` (as ``scipy.stats.theilslopes``, method 'separate')."""
     yv, xv = np.asarray(y, np.float64), np.asarray(x, np.float64)
-    dx = xv[:, None] - xv
-    dy = yv[:, None] - yv
-    keep = dx > 0
-    slopes = np.sort(dy[keep] / dx[keep])
+    slopes = np.sort(_pair_slopes(yv, xv))
     if not len(slopes):
         return TheilSen(math.nan, math.nan, math.nan, math.nan)
-    slope = float(np.median(slopes))
-    intercept = float(np.median(yv) - slope * np.median(xv))
+    slope = sorted_median(slopes)
+    ys, xs = np.sort(yv), np.sort(xv)
+    intercept = sorted_median(ys) - slope * sorted_median(xs)
     alpha = 1.0 - confidence if confidence > 0.5 else confidence
     z = _NORMAL.inv_cdf(alpha / 2.0)
     n = len(yv)
-    sigsq = (n * (n - 1) * (2 * n + 5) - _tie_term(xv) - _tie_term(yv)) / 18.0
+    sigsq = (n * (n - 1) * (2 * n + 5) - _tie_term(xs) - _tie_term(ys)) / 18.0
     if sigsq < 0 or not math.isfinite(sigsq):
         return TheilSen(slope, intercept, math.nan, math.nan)
     sigma = math.sqrt(sigsq)
@@ -53,9 +53,27 @@ def theil_sen(y: npt.ArrayLike, x: npt.ArrayLike, confidence: float = 0.95) -> T
     return TheilSen(slope, intercept, float(slopes[lower]), float(slopes[upper]))
 
 
-def _tie_term(v: Floats) -> float:
-    """Σ k(k−1)(2k+5) over the groups of k equal values (k > 1)."""
-    _, counts = np.unique(v, return_counts=True)
+def median_slope(y: npt.ArrayLike, x: npt.ArrayLike) -> float:
+    """The Theil–Sen slope alone (``theil_sen(y, x).slope``), for callers that read nothing
+    else: no interval, no intercept."""
+    return median(_pair_slopes(np.asarray(y, np.float64), np.asarray(x, np.float64)))
+
+
+def _pair_slopes(y: Floats, x: Floats) -> Floats:
+    """(y_j − y_i) / (x_j − x_i) over the pairs with x_j > x_i."""
+    dx = x[:, None] - x
+    keep = dx > 0
+    slopes: Floats = (y[:, None] - y)[keep] / dx[keep]
+    return slopes
+
+
+def _tie_term(ordered: Floats) -> float:
+    """Σ k(k−1)(2k+5) over the groups of k equal values (k > 1) of values in ascending order."""
+    tied = ordered[1:] == ordered[:-1]
+    if not tied.any():
+        return 0.0
+    edges = np.flatnonzero(np.concatenate(([True], ~tied, [True])))
+    counts = np.diff(edges)
     k = counts[counts > 1].astype(np.float64)
     return float(np.sum(k * (k - 1) * (2 * k + 5)))
 
@@ -81,9 +99,9 @@ def mann_kendall(v: npt.ArrayLike, alpha: float = 0.05, hamed_rao: bool = False)
     n = len(x)
     if n < 2:
         return MannKendall(0.0, 0.0, 0.0, 1.0, "no trend")
-    i, j = np.triu_indices(n, k=1)
-    s = float(np.sum(np.sign(x[j] - x[i])))
-    var_s = (n * (n - 1) * (2 * n + 5) - _tie_term(x)) / 18.0
+    later = np.arange(n)[:, None] < np.arange(n)  # the pairs i < j
+    s = float(np.sum(np.sign(x - x[:, None]), where=later))  # sign(x_j − x_i): an exact count
+    var_s = (n * (n - 1) * (2 * n + 5) - _tie_term(np.sort(x))) / 18.0
     if hamed_rao and n >= 3:
         var_s *= _hamed_rao_factor(x, alpha)
     z = 0.0
@@ -101,7 +119,7 @@ def _hamed_rao_factor(x: Floats, alpha: float) -> float:
     """n/n*: 1 + 2/(n(n−1)(n−2)) Σ (n−i)(n−i−1)(n−i−2)·ρ_i over the lags whose
     autocorrelation of the detrended ranks lies outside ±z/√n."""
     n = len(x)
-    slope = theil_sen(x, np.arange(n, dtype=np.float64)).slope
+    slope = median_slope(x, np.arange(n, dtype=np.float64))
     detrended = x - np.arange(1, n + 1) * slope
     ranks = _average_ranks(detrended)
     acf = _acf(ranks)
@@ -118,12 +136,11 @@ def _hamed_rao_factor(x: Floats, alpha: float) -> float:
 def _average_ranks(v: Floats) -> Floats:
     """Ranks from 1, ties sharing their average rank (``scipy.stats.rankdata``'s default)."""
     order = np.argsort(v, kind="mergesort")
-    ranks = np.empty(len(v), np.float64)
     sorted_v = v[order]
-    starts = np.flatnonzero(np.r_[True, sorted_v[1:] != sorted_v[:-1]])
-    ends = np.r_[starts[1:], len(v)]
-    for a, b in zip(starts, ends, strict=True):
-        ranks[order[a:b]] = (a + 1 + b) / 2.0
+    starts = np.flatnonzero(np.concatenate(([True], sorted_v[1:] != sorted_v[:-1])))
+    ends = np.append(starts[1:], len(v))
+    ranks = np.empty(len(v), np.float64)
+    ranks[order] = np.repeat((starts + 1 + ends) / 2.0, ends - starts)  # a group's mean rank
     return ranks
 
 

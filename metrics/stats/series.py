@@ -1,4 +1,4 @@
-"""A series (steps, values): validation, windows by step, and equal-count bucket means."""
+"""A series (steps, values): validation, windows by step, equal-count bucket means, medians."""
 
 from __future__ import annotations
 
@@ -33,6 +33,22 @@ def as_series(steps: npt.ArrayLike, values: npt.ArrayLike) -> tuple[Steps, Value
         order = np.argsort(si, kind="stable")
         si, v = si[order], v[order]
     return si, v
+
+
+def median(values: npt.NDArray[np.float64]) -> float:
+    """``np.median`` of a 1-D array without NaN, the same number at a fraction of its overhead
+    on the few dozen points a diagnosis takes medians of: the middle value of a sorted copy, or
+    the two middle values' sum halved. NaN for no values."""
+    return sorted_median(np.sort(values))
+
+
+def sorted_median(ordered: npt.NDArray[np.float64]) -> float:
+    """The median of values already in ascending order (see ``median``)."""
+    n = len(ordered)
+    if not n:
+        return float("nan")
+    k = n // 2
+    return float(ordered[k]) if n % 2 else float((ordered[k - 1] + ordered[k]) / 2)
 
 
 def finite(steps: npt.ArrayLike, values: npt.ArrayLike) -> tuple[Steps, Values]:

@@ -136,6 +136,12 @@ def rolling_median(values: Any, window: int) -> Floats:
     return _rolling(values, window, "median")
 
 
+#: A rolling median over windows of up to 64 points and up to 2^16 (points × window) cells sorts
+#: every window at once: 2–3× cheaper than pandas on a few hundred points. Longer series or wider
+#: windows go to pandas' O(n log w) median.
+_SORTED_MEDIAN_WINDOW, _SORTED_MEDIAN_CELLS = 64, 1 << 16
+
+
 def _rolling(values: Any, window: int, how: str) -> Floats:
     x = _as_series(values)
     if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 1:
@@ -143,10 +149,30 @@ def _rolling(values: Any, window: int, how: str) -> Floats:
     out = x.copy()
     finite = np.isfinite(x)
     if finite.any():
-        roll = pd.Series(x[finite]).rolling(int(window), min_periods=1)
-        res = roll.mean() if how == "mean" else roll.median()
-        out[finite] = res.to_numpy(np.float64)
+        v, w = x[finite], int(window)
+        cells = len(v) * min(w, len(v))
+        if how == "median" and w <= _SORTED_MEDIAN_WINDOW and cells <= _SORTED_MEDIAN_CELLS:
+            out[finite] = _sorted_rolling_median(v, w)
+        else:
+            roll = pd.Series(v).rolling(w, min_periods=1)
+            res = roll.mean() if how == "mean" else roll.median()
+            out[finite] = res.to_numpy(np.float64)
     return out
+
+
+def _sorted_rolling_median(v: Floats, window: int) -> Floats:
+    """The trailing median of ``v`` (finite) over ``window`` points, fewer at the start: every
+    window sorted at once (padded in front with +inf, which sorts last). The same numbers as
+    pandas: the middle value, or the two middle values' sum halved."""
+    n, w = len(v), min(window, len(v))
+    padded = np.concatenate([np.full(w - 1, np.inf), v])
+    rows = padded[np.add.outer(np.arange(n), np.arange(w))]
+    rows.sort(axis=1)
+    count = np.minimum(np.arange(1, n + 1), w)  # the real values in each window
+    flat, first = rows.ravel(), np.arange(0, n * w, w)
+    low, high = flat[first + (count - 1) // 2], flat[first + count // 2]
+    median: Floats = np.where(count % 2 == 1, low, (low + high) / 2)
+    return median
 
 
 def _keep_constant_prefix(v: Floats, smoothed: Floats) -> None:

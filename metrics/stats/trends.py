@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from metrics.errors import InputError
-from metrics.stats.kendall import mann_kendall, theil_sen
+from metrics.stats.kendall import mann_kendall, median_slope, theil_sen
 from metrics.stats.series import Mode, Values, bucket_means, finite, window
 
 MAD_TO_SD = 1.4826  # 1/Φ⁻¹(3/4): a normal sample's MAD times this estimates its sd.
@@ -306,7 +306,7 @@ def progress(
     spans = []
     for k in sizes:
         xs, ys = s[-k:].astype(np.float64), v[-k:]
-        gain = sign * theil_sen(ys, xs).slope * float(xs[-1] - xs[0])
+        gain = sign * median_slope(ys, xs) * float(xs[-1] - xs[0])
         even = float(xs[-1] - xs[0]) / (k - 1)  # the sd below assumes equal spacing
         spread = _spacing_factor(xs, even)
         threshold = z_span * _THEIL_SEN_SLACK * gain_sd(k) * spread * sigma
