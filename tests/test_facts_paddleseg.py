@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from metrics.facts import export_advice
 from metrics.facts.paddleseg import facts_from_text
 from metrics.readers.textutil import decode
@@ -115,3 +118,27 @@ def test_yaml_tags_are_not_constructed() -> None:
     )
     assert facts_from_text(hostile, "x") is None
     assert not Path("/tmp/segwatch_pwned").exists()
+
+
+_PIECES = [
+    "---------------Config Information---------------\n",
+    "------------------------------------------------\n",
+    "batch_size: 4\n",
+    "iters: 1000\n",
+    "--Config Information--\r\n",
+    "2021-01-01 [INFO]\t[TRAIN] epoch: 1, iter: 10/1000, loss: 1.0\n",
+    "Config Information\n",
+    "  - type: Resize\n",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=20))
+def test_config_blocks_finds_what_the_regex_finds_everywhere(pieces: list[str]) -> None:
+    """The block regex is tried only where the title occurs: the same blocks as trying it at
+    every line."""
+    from metrics.facts.paddleseg import _BLOCK_RE, config_blocks, load_yaml
+
+    text = "".join(pieces)
+    everywhere = [load_yaml(m.group(1).replace("\r\n", "\n")) for m in _BLOCK_RE.finditer(text)]
+    assert config_blocks(text) == [c for c in everywhere if c is not None]

@@ -18,6 +18,7 @@ from metrics.facts.model import (
     params,
 )
 
+_TITLE = "Config Information"
 _BLOCK_RE = re.compile(
     r"^-{3,}Config Information-{3,}[ \t]*\r?\n(.*?)^-{10,}[ \t]*\r?$", re.MULTILINE | re.DOTALL
 )
@@ -30,7 +31,14 @@ _SIZE_KEYS = {"RandomPaddingCrop": "crop_size", "Resize": "target_size", "Random
 def config_blocks(text: str) -> list[dict[str, Any]]:
     """Every config block of a PaddleSeg log, in file order (one per launch)."""
     found = []
-    for m in _BLOCK_RE.finditer(text):
+    pos = 0
+    # the regex tried only at lines holding the title (str.find), not at every line of the log
+    while (at := text.find(_TITLE, pos)) >= 0:
+        m = _BLOCK_RE.match(text, text.rfind("\n", 0, at) + 1)
+        if m is None:
+            pos = at + len(_TITLE)
+            continue
+        pos = m.end()
         cfg = load_yaml(m.group(1).replace("\r\n", "\n"))
         if cfg is not None:
             found.append(cfg)
