@@ -30,7 +30,8 @@ Every ratio is against a baseline measured in the same run. ``--write`` appends 
 bench/RESULTS.md.
 
     python bench/bench_scale.py [--runs 600] [--overview-runs 1000] [--repeat 3]
-                                [--lines 1000000] [--write]
+                                [--lines 1000000] [--before REV] [--check-only | --dashboard-only]
+                                [--write]
 """
 
 from __future__ import annotations
@@ -76,12 +77,12 @@ def make_runs(dest: Path, n: int, age_s: float = 3 * 86400) -> int:
     return len(discover_runs(str(dest)))
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
+def timed(cmd: list[str], cwd: Path = REPO) -> tuple[float, float]:
     """Wall seconds of ``cmd`` and the CPU seconds (user + sys) of it and its worker processes:
     on a machine shared with other work the CPU figure moves much less than the wall time."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, cwd=cwd)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -201,6 +202,54 @@ def live_refresh(log: Path, repeat: int) -> float:
     return median(times)
 
 
+def dashboard_rows(
+    args: argparse.Namespace, tmp: str, logdir: Path, n: int
+) -> list[tuple[str, str]]:
+    """The dashboard's rows: idle CPU before/now, the 1000-run overview cold and from the cache."""
+    rows: list[tuple[str, str]] = []
+    base, commit = base_tree(Path(tmp) / "base")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        idle0 = overview_load(browser, logdir, n, cwd=base, idle_s=30)["idle"]
+        flags = ["--cache-dir", str(Path(tmp) / "idle-cache")]
+        idle = overview_load(browser, logdir, n, flags, idle_s=30)["idle"]
+        rows.append((f"dashboard: one tab open on {n} unchanged runs, server CPU per 30 s",
+                     f"{idle:.2f} CPU-s (before, {commit}: {idle0:.2f}; {idle0 / idle:.1f}× less)"))  # fmt: skip
+        big = Path(tmp) / "overview"
+        m = make_runs(big, args.overview_runs)
+        b = overview_load(browser, big, m, cwd=base)
+        flags = ["--cache-dir", str(Path(tmp) / "overview-cache")]
+        c = overview_load(browser, big, m, flags)
+        w = overview_load(browser, big, m, flags)
+        browser.close()
+    bt = b["start"] + b["complete"]
+    rows += [
+        (f"overview of {m} runs before ({commit}, baseline): server start to the table "
+         "(start + first tab)", f"{bt:.2f} s ({b['start']:.2f} + {b['complete']:.2f})"),
+        (f"overview of {m} runs, cold (empty summary cache): server start to the table",
+         f"{c['start'] + c['first']:.2f} s ({c['start']:.2f} + {c['first']:.2f}; "
+         f"{bt / (c['start'] + c['first']):.1f}× faster)"),
+        (f"overview of {m} runs, cold: to the complete table (every run read)",
+         f"{c['start'] + c['complete']:.2f} s ({bt / (c['start'] + c['complete']):.1f}× faster)"),
+        (f"overview of {m} runs from the summary cache (new server): start to the table",
+         f"{w['start'] + w['complete']:.2f} s ({w['start']:.2f} + {w['complete']:.2f}; "
+         f"{bt / (w['start'] + w['complete']):.1f}× faster)"),
+        (f"overview of {m} runs, first tab on a started server: before / cold / from cache",
+         f"{b['complete']:.2f} / {c['first']:.2f} (complete {c['complete']:.2f}) / "
+         f"{w['complete']:.2f} s"),
+        (f"overview of {m} runs, a second tab: before / now", f"{b['again']:.2f} / "
+         f"{w['again']:.2f} s"),
+        (f"server memory (RSS) after the {m}-run overview: before / cold / from the cache",
+         f"{b['mb']:.0f} / {c['mb']:.0f} / {w['mb']:.0f} MB "
+         f"({b['mb'] / max(c['mb'], w['mb']):.1f}× less)"),
+        ("the same with the server's child processes, cold / from the cache",
+         f"{c['total']:.0f} / {w['total']:.0f} MB"),
+    ]  # fmt: skip
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=600)
@@ -209,6 +258,10 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--dashboard-only", action="store_true", help="skip check and the 1M-line log")
+    ap.add_argument("--check-only", action="store_true", help="skip the dashboard (no browser)")
+    ap.add_argument(
+        "--before", metavar="REV", help="also time the cold check of this commit (same run)"
+    )
     args = ap.parse_args()
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -222,6 +275,13 @@ def main() -> None:
                 cdir = Path(tmp) / f"cache{i}"
                 colds.append(timed([*CHECK, str(logdir), "--json", "--cache-dir", str(cdir)]))
                 warms.append(timed([*CHECK, str(logdir), "--json", "--cache-dir", str(cdir)]))
+            befores = []
+            if args.before:  # interleaved with nothing else: its own cold cache each time
+                tree, rev = base_tree(Path(tmp) / "before", args.before)
+                for i in range(args.repeat):
+                    cdir = Path(tmp) / f"cache-before{i}"
+                    cmd = [*CHECK, str(logdir), "--json", "--cache-dir", str(cdir)]
+                    befores.append(timed(cmd, cwd=tree))
             (base, base_cpu), (cold, cold_cpu), (warm, warm_cpu) = (
                 (median([w for w, _ in xs]), median([c for _, c in xs]))
                 for xs in (bases, colds, warms)
@@ -235,49 +295,14 @@ def main() -> None:
                  f"{base:.2f} s ({cpu(base_cpu)})"),
                 (f"check --json, {n} runs, cold cache, {os.cpu_count()} workers",
                  f"{cold:.2f} s ({base / cold:.1f}× faster; {cpu(cold_cpu)})"),
+                *([(f"check --json, {n} runs, cold cache, at {rev} (before this change)",
+                    f"{median([w for w, _ in befores]):.2f} s "
+                    f"({cpu(median([c for _, c in befores]))})")] if befores else []),
                 (f"check --json, {n} runs, unchanged files (warm cache)",
                  f"{warm:.2f} s ({base / warm:.1f}× faster; {warm_cpu:.2f} CPU-s)"),
             ]  # fmt: skip
-        base, commit = base_tree(Path(tmp) / "base")
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            idle0 = overview_load(browser, logdir, n, cwd=base, idle_s=30)["idle"]
-            flags = ["--cache-dir", str(Path(tmp) / "idle-cache")]
-            idle = overview_load(browser, logdir, n, flags, idle_s=30)["idle"]
-            rows.append((f"dashboard: one tab open on {n} unchanged runs, server CPU per 30 s",
-                         f"{idle:.2f} CPU-s (before, {commit}: {idle0:.2f}; {idle0 / idle:.1f}× less)"))  # fmt: skip
-            big = Path(tmp) / "overview"
-            m = make_runs(big, args.overview_runs)
-            b = overview_load(browser, big, m, cwd=base)
-            flags = ["--cache-dir", str(Path(tmp) / "overview-cache")]
-            c = overview_load(browser, big, m, flags)
-            w = overview_load(browser, big, m, flags)
-            browser.close()
-        bt = b["start"] + b["complete"]
-        rows += [
-            (f"overview of {m} runs before ({commit}, baseline): server start to the table "
-             "(start + first tab)", f"{bt:.2f} s ({b['start']:.2f} + {b['complete']:.2f})"),
-            (f"overview of {m} runs, cold (empty summary cache): server start to the table",
-             f"{c['start'] + c['first']:.2f} s ({c['start']:.2f} + {c['first']:.2f}; "
-             f"{bt / (c['start'] + c['first']):.1f}× faster)"),
-            (f"overview of {m} runs, cold: to the complete table (every run read)",
-             f"{c['start'] + c['complete']:.2f} s ({bt / (c['start'] + c['complete']):.1f}× faster)"),
-            (f"overview of {m} runs from the summary cache (new server): start to the table",
-             f"{w['start'] + w['complete']:.2f} s ({w['start']:.2f} + {w['complete']:.2f}; "
-             f"{bt / (w['start'] + w['complete']):.1f}× faster)"),
-            (f"overview of {m} runs, first tab on a started server: before / cold / from cache",
-             f"{b['complete']:.2f} / {c['first']:.2f} (complete {c['complete']:.2f}) / "
-             f"{w['complete']:.2f} s"),
-            (f"overview of {m} runs, a second tab: before / now", f"{b['again']:.2f} / "
-             f"{w['again']:.2f} s"),
-            (f"server memory (RSS) after the {m}-run overview: before / cold / from the cache",
-             f"{b['mb']:.0f} / {c['mb']:.0f} / {w['mb']:.0f} MB "
-             f"({b['mb'] / max(c['mb'], w['mb']):.1f}× less)"),
-            ("the same with the server's child processes, cold / from the cache",
-             f"{c['total']:.0f} / {w['total']:.0f} MB"),
-        ]  # fmt: skip
+        if not args.check_only:
+            rows += dashboard_rows(args, tmp, logdir, n)
     if not args.dashboard_only:
         data = HERE / "_data" / "scale"
         data.mkdir(parents=True, exist_ok=True)
