@@ -61,8 +61,9 @@ def report_run(
         try:
             run = load_run(source, options=options)
             rs = RunSeries.from_table(run.table, run.meta, run.updated)
+            miou, records = rs.miou, len(run.table)
             summary = summarize_miou(
-                rs.miou.steps, rs.miou.values, len(run.table), rs.last_step, *_names(run)
+                miou.steps, miou.values, records, rs.last_step, run.name, run.path, run.format
             )
             entry = summary.to_dict()
             entry["files"] = [{"path": f.path, "format": f.format} for f in run.files]
@@ -85,7 +86,3 @@ def report_run(
             entry = {"run": source.name, "path": source.path, "error": error}
             clock = state = more = None
     return RunReport(entry, tuple(str(w.message) for w in caught), clock, state, more)
-
-
-def _names(run: Run) -> tuple[str, str, str]:
-    return run.name, run.path, run.format
