@@ -274,7 +274,28 @@ EDGES = {
     "an underscore 0": (0, _swap(PLAIN0, b"loss: 7.5", b"loss: 7_5")),
     "no number": (
         1,
-        _swap(PLAIN1, b"loss: 7.8195", b"loss: x").replace(b"time: 0.7991", b"time: x"),
+        _swap(
+            PLAIN1,
+            b"lr: 9.9629e-03  eta: 4:25:41  time: 0.7991  data_time: 0.0093  memory: 9634  "
+            b"loss: 7.8195",
+            b"lr: a  eta: 4:25:41  time: b  data_time: c  memory: d  loss: e",
+        ),
+    ),
+    "a relaunch": (1, PLAIN1 + b"2024/02/08 13:07:00 - mmengine - INFO - relaunched\n" + PLAIN1),
+    "a relaunch in one block": (0, PLAIN0 + PLAIN0),
+    "a table across train lines": (
+        1,
+        _swap(
+            _swap(
+                PLAIN1,
+                b"2024/02/08 13:06:09",
+                b"2024/02/08 13:06:08 - mmengine - INFO - per class results:\n| Class | IoU |\n"
+                b"| road | 1.5 |\n2024/02/08 13:06:09",
+            ),
+            b"2024/02/08 13:06:10",
+            b"2024/02/08 13:06:10 - mmengine - INFO - \n| sky | 2 |\n2024/02/08 13:06:10",
+        )
+        + b"2024/02/08 13:07:00 - mmengine - INFO - Iter(val) [1/1]  mIoU: 2.0\n",
     ),
     "text values": (1, PLAIN1.replace(b"data_time: 0.0093", b"data_time: 12 MB")),
     "a blank last value": (0, _swap(PLAIN0, b"loss: 7.5\n", b"loss:   \r\n")),
