@@ -52,22 +52,27 @@ class TableCollector:
     def feed(self, text: str) -> None:
         """One unprefixed line while collecting."""
         line = text.strip()
-        if not line or line.startswith("+") or line.startswith("-"):
+        if not line or line[0] in "+-":
             return
-        cells = [c.strip() for c in line.strip("|").split("|")] if "|" in line else line.split()
+        piped = "|" in line
+        cells = [c.strip() for c in line.strip("|").split("|")] if piped else line.split()
         if not cells:
             return
         if cells[0] == "Class":
             self.columns = cells[1:]
             return
-        if not self.columns:
-            return
         n = len(self.columns)
-        name = " ".join(cells[:-n]) if "|" not in line else cells[0]
-        values = [to_float(c) for c in cells[-n:]]
-        if len(cells) <= n or not name or any(v is None for v in values):
+        if not n or len(cells) <= n:
             return
-        self.rows.append((name, [v for v in values if v is not None]))
+        name = cells[0] if piped else " ".join(cells[:-n])
+        values = []
+        for cell in cells[-n:]:
+            value = to_float(cell)
+            if value is None:
+                return
+            values.append(value)
+        if name:
+            self.rows.append((name, values))
 
 
 class _Bulk:
@@ -108,6 +113,7 @@ class TextLineParser(LineParser):
         self.table = TableCollector()
         self.class_names_seen = False
         self.layouts: list[Layout] = []  # of the train lines read in bulk, learnt as they come
+        self._table_series: tuple[object, list[tuple[str, str]]] = (None, [])
 
     def parse_lines(self, data: bytes, offset: int, out: RecordBuilder) -> None:
         pos, line_no = 0, self.lines_before
@@ -156,9 +162,15 @@ class TextLineParser(LineParser):
     def _plain(self, data: bytes, starts: list[int], after: int, until: int, before: int) -> None:
         """Lines without a prefix between two others: rows of an open class table, else nothing
         (they are plain text: what ``line`` sees of them is the line without its CRs)."""
-        if self.table.active:
-            for i in range(after + 1, until):
-                self.unprefixed(data[starts[i] : starts[i + 1] - 1].rstrip(b"\r"))
+        if not self.table.active or until <= after + 1:
+            return
+        block = data[starts[after + 1] : starts[until]]
+        if block.isascii():  # decoded at once: ``decode`` of each line gives the same
+            for text in block.decode("ascii").split("\n")[:-1]:
+                self.table.feed(text.rstrip("\r"))
+            return
+        for i in range(after + 1, until):
+            self.unprefixed(data[starts[i] : starts[i + 1] - 1].rstrip(b"\r"))
 
     def _bulk_lines(
         self, bulk: _Bulk, first: int, last: int, starts: list[int], before: int, out: RecordBuilder
@@ -197,6 +209,17 @@ class TextLineParser(LineParser):
         if self.table.active:
             self.table.feed(decode(raw))
 
+    def _series(
+        self, columns: list[str], rows: list[tuple[str, list[float]]]
+    ) -> list[tuple[str, str]]:
+        """The (split, metric) of each cell of a table, row by row; kept for the next table,
+        which names the same classes and columns."""
+        key = (tuple(columns), tuple((name, len(values)) for name, values in rows))
+        if self._table_series[0] != key:
+            cells = [(name, c) for name, values in rows for c in columns[: len(values)]]
+            self._table_series = (key, [("val", table_metric(c, name)) for name, c in cells])
+        return self._table_series[1]
+
     def train_step(self, step: int, off: int, line_no: int, out: RecordBuilder) -> None:
         """Note a train step (a step going back is a relaunch appended to the file)."""
         if self.last_train_step is not None and step < self.last_train_step:
@@ -208,17 +231,18 @@ class TextLineParser(LineParser):
     ) -> None:
         """The pending per-class table (percent) as fractions at ``step``; its class names."""
         columns, rows = self.table.take()
-        series, fractions = [], []
-        for name, values in rows if values_too else ():
-            for column, value in zip(columns, values, strict=False):
-                series.append(("val", table_metric(column, name)))
-                fractions.append(round(value / 100.0, 12))
-        if series:  # one block, cells in the order printed
+        if rows and values_too:  # one block, cells in the order printed
+            series = self._series(columns, rows)
+            width = len(columns)  # a row has as many values, unless a later header changed it
+            fractions = [round(v / 100.0, 12) for _, values in rows for v in values[:width]]
             size = len(series)
-            at = np.full(size, off, np.int64)
-            step_of = np.full(size, step, np.int64)
             out.add_rows(
-                series, np.arange(size), at, step_of, np.array(fractions), np.full(size, wall)
+                series,
+                np.arange(size),
+                np.full(size, off, np.int64),
+                np.full(size, step, np.int64),
+                np.array(fractions, np.float64),
+                np.full(size, wall),
             )
         if rows and not self.class_names_seen:
             self.class_names_seen = True
