@@ -295,16 +295,16 @@ def _whole(texts: Sequence[bytes]) -> np.ndarray:
 
 
 def _digits(texts: Sequence[bytes], fields: Sequence[tuple[int, int]]) -> list[np.ndarray]:
-    """The numbers written at (start, length) of each fixed-width text (-1 where it is empty)."""
+    """The numbers written at (start, length) of each fixed-width text (digits, as the line
+    pattern matched them; -1 where the text is empty)."""
     width = max(a + n for a, n in fields)
     grid = np.array(texts, f"S{width}").view(np.uint8).reshape(-1, width).astype(np.int64) - 48
-    out = []
-    for start, length in fields:
-        value = np.zeros(len(texts), np.int64)
-        for k in range(start, start + length):
-            value = value * 10 + grid[:, k]
-        out.append(np.where(grid[:, 0] < 0, -1, value))
-    return out
+    weights = np.zeros((width, len(fields)), np.int64)
+    for f, (start, length) in enumerate(fields):
+        weights[start : start + length, f] = 10 ** np.arange(length - 1, -1, -1)
+    values = grid @ weights
+    values[grid[:, 0] < 0] = -1  # no text: NUL bytes
+    return list(values.T)
 
 
 def _pick(items: Sequence[_T], at: np.ndarray) -> tuple[_T, ...]:
