@@ -1,4 +1,4 @@
-"""What the two MMSeg text readers share: the line loop, the per-class table, train records.
+"""What the two MMSeg text readers share: the line loop and the per-class table.
 
 Train lines are read in bulk (:mod:`._mmseg_text_bulk`), every other line by the reader's
 ``line``, all in file order, so what a line leaves behind (the last train step, an open class
@@ -16,7 +16,8 @@ from typing import ClassVar
 import numpy as np
 
 from metrics.readers._mmseg_common import table_metric, to_float
-from metrics.readers._mmseg_text_bulk import PLAIN, TRAIN, Dialect, Layout, Scan, scan
+from metrics.readers._mmseg_text_bulk import PLAIN, TRAIN, Scan, scan
+from metrics.readers._mmseg_text_layout import Dialect, Layout
 from metrics.readers.base import LineParser, RecordBuilder
 from metrics.readers.textutil import decode, last_segment, strip_ansi
 

@@ -1,16 +1,15 @@
 """MMSeg text train lines in bulk: one regex per line layout over a whole piece, numbers by column.
 
-A run prints every train line with one format string, so the keys of one line give a layout: a
-compiled regex that ``findall`` runs over the whole piece in C (one tuple per line) capturing the
-values, which C-level ``map(float)`` converts column by column. A line is taken only where the
-layout matches it whole, which makes its fields the ones the per-line parser cuts; every other
-line is left to the per-line parser. Lines that cannot carry a log prefix are marked too, so
-that the parser skips them outside a class table.
+A run prints every train line with one format string, so the keys of one line give a layout
+(:mod:`._mmseg_text_layout`): a compiled regex that ``findall`` runs over the whole piece in C
+(one tuple per line) capturing the values, which C-level ``map(float)`` converts column by
+column. A line is taken only where a layout matches it whole; every other line is left to the
+per-line parser. Lines that cannot carry a log prefix are marked too, so that the parser skips
+them outside a class table.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -19,7 +18,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from metrics.readers._mmseg_common import metric_name, to_float, utc_seconds_array
+from metrics.readers._mmseg_common import to_float, utc_seconds_array
+from metrics.readers._mmseg_text_layout import Dialect, Layout, layout_of
 
 #: what a line is to the parser: no prefix possible; per line; a bulk train line; a line whose
 #: only effect is to end a class table (an MMSeg 1.x val progress line)
@@ -30,45 +30,6 @@ _MIN_LEFT = 16  # train lines left over that are worth learning a layout for
 _T = TypeVar("_T")
 _DIGIT = np.zeros(256, bool)
 _DIGIT[ord("0") : ord("9") + 1] = True
-
-
-@dataclass(frozen=True)
-class Dialect:
-    """How one MMSeg version prints its train lines (regex sources, multiline).
-
-    ``prefix`` is the log prefix, with named groups ``year`` (``YYYY`` or empty) and ``stamp``
-    (the rest, fixed width; ``clock``: (start, length) of its month, day, hour, minute, second
-    and any millisecond digits); ``header`` is ``Iter …`` / ``Epoch …`` with groups ``it max``
-    or ``ep inner len``. ``fields`` cuts ``sep + body`` into ``(separator)(key): (value)``
-    tokens as the per-line parser cuts the body; a layout joins its keys by ``join``, reads a
-    value with ``value`` (``eta``'s with ``eta``) and ends with ``tail``. ``quiet``: a line
-    whose only effect is to end a class table.
-    """
-
-    prefix: bytes
-    header: bytes
-    tail: bytes
-    fields: re.Pattern[bytes]
-    sep: bytes
-    join: bytes
-    value: bytes
-    eta: bytes
-    markers: tuple[bytes, ...]  # text every train line holds
-    clock: tuple[tuple[int, int], ...]
-    quiet: bytes = b""
-    slow_keys: tuple[str, ...] = ()  # key prefixes the per-line parser treats specially
-
-    def generic(self) -> re.Pattern[bytes]:
-        """A train line with any printable body (group ``body``, stripped)."""
-        return re.compile(self.prefix + self.header + rb"(?P<body>[ -~]*[!-~])" + self.tail)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """One key sequence of a dialect's train lines: its regex and the metric of each value."""
-
-    pattern: re.Pattern[bytes]
-    names: tuple[str, ...]
 
 
 @dataclass
@@ -86,29 +47,6 @@ class Scan:
     record_row: np.ndarray  # index into ``rows``
     record_name: np.ndarray  # index into ``names``
     record_value: np.ndarray
-
-
-def layout_of(body: bytes, dialect: Dialect) -> Layout | None:
-    """The layout of a train line's body, or None where only the per-line parser reads it."""
-    tokens = dialect.fields.findall(dialect.sep + body)
-    if sum(len(s) + len(k) + len(v) + 2 for s, k, v in tokens) != len(dialect.sep) + len(body):
-        return None  # its fields are cut otherwise than the per-line parser cuts them
-    keys = [k.decode("ascii") for _, k, _ in tokens]
-    if any(k.startswith(p) for k in keys for p in dialect.slow_keys):
-        return None
-    names = tuple(metric_name(k) for k in keys if k != "eta")
-    if not names:
-        return None
-    captured = iter(range(len(names)))
-    fields = dialect.join.join(
-        re.escape(k.encode())
-        + b": "
-        + (dialect.eta if k == "eta" else b"(?P<v%d>" % next(captured) + dialect.value + b")")
-        for k in keys
-    )
-    line = dialect.prefix + rb"(?:" + dialect.header + fields
-    line += rb"|" + dialect.quiet + rb")" if dialect.quiet else rb")"
-    return Layout(re.compile(rb"^(?:" + line + dialect.tail + rb"|)[^\n]*\n", re.M), names)
 
 
 def scan(data: bytes, dialect: Dialect, layouts: list[Layout]) -> Scan:

@@ -14,7 +14,7 @@ from typing import Any
 
 from metrics.readers._mmseg_common import metric_name, split_fields, to_float, utc_seconds
 from metrics.readers._mmseg_text import TextLineParser
-from metrics.readers._mmseg_text_bulk import Dialect
+from metrics.readers._mmseg_text_layout import Dialect
 from metrics.readers.base import LogFormat, Parser, RecordBuilder
 from metrics.readers.mapping import as_step
 from metrics.readers.registry import register
