@@ -26,6 +26,10 @@ from metrics.readers.detectron2_json import Detectron2Parser
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+class Bulk(Detectron2Parser):
+    batch_bytes = 700  # several batches per feed
+
+
 class Each(Detectron2Parser):
     bulk = False
 
@@ -159,8 +163,9 @@ def same(a: Any, b: Any) -> bool:
 
 def check(data: bytes, cuts: list[int]) -> None:
     for pieces in ([], cuts):
-        got, want = outputs(Detectron2Parser, data, pieces), outputs(Each, data, pieces)
-        assert same(got, want), (pieces, data)
+        want = outputs(Each, data, pieces)
+        for bulk in (Detectron2Parser, Bulk):
+            assert same(outputs(bulk, data, pieces), want), (bulk, pieces, data)
 
 
 @SETTINGS

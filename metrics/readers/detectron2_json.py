@@ -62,6 +62,8 @@ class Detectron2Parser(PerLineParser):
     parse_unterminated_tail = True
     #: read lines in bulk (off: each by ``parse_line``, the path the bulk one must match)
     bulk: ClassVar[bool] = True
+    #: bytes of lines read in bulk at once (their parsed objects are held together)
+    batch_bytes: ClassVar[int] = 1 << 20
 
     def __init__(self) -> None:
         super().__init__()
@@ -73,6 +75,16 @@ class Detectron2Parser(PerLineParser):
         if not self.bulk:
             super().parse_lines(data, offset, out)
             return
+        pos, before = 0, self.lines_before
+        while pos < len(data):  # batches of lines: their parsed objects held at once
+            end = data.rfind(b"\n", pos, pos + self.batch_bytes) + 1
+            if end <= pos:  # a line longer than a batch
+                end = data.find(b"\n", pos) + 1 or len(data)
+            before = self._batch(data[pos:end], offset + pos, before, out)
+            pos = end
+
+    def _batch(self, data: bytes, offset: int, before: int, out: RecordBuilder) -> int:
+        """Parse ``data`` (whole lines) after line ``before``; returns the last line's number."""
         lines = data.split(b"\n")
         if not lines[-1]:
             lines.pop()
@@ -80,14 +92,17 @@ class Detectron2Parser(PerLineParser):
         np.cumsum(np.fromiter(map(len, lines), np.int64, len(lines)) + 1, out=starts[1:])
         found = read_lines(lines, load_line)
         for i, reason in found.bad:
-            out.bad(self.lines_before + i + 1, reason, lines[i])
-        steps = self._steps(found, starts.tolist(), offset, out)
+            out.bad(before + i + 1, reason, lines[i])
+        steps = self._steps(found, starts.tolist(), offset, before, out)
         series, obj, code, value = records(found, self._fields_of)
         if len(obj):
             at = np.array(found.line, np.int64)[obj]
             out.add_rows(series, code, starts[at] + offset, np.array(steps, np.int64)[obj], value)
+        return before + len(lines)
 
-    def _steps(self, found: Lines, starts: list[int], offset: int, out: RecordBuilder) -> list[int]:
+    def _steps(
+        self, found: Lines, starts: list[int], offset: int, before: int, out: RecordBuilder
+    ) -> list[int]:
         """Each record line's step, in line order, noting relaunches and the final eval."""
         steps = []
         eta_of: dict[str, Any] | None = None  # the last train line here: its eta when needed
@@ -96,7 +111,7 @@ class Detectron2Parser(PerLineParser):
             if train:
                 if self.last_train_step is not None and step < self.last_train_step:
                     line = found.line[j]
-                    out.restart(offset + starts[line], step, self.lines_before + line + 1)
+                    out.restart(offset + starts[line], step, before + line + 1)
                 self.last_train_step = step
                 self.last_train_iter = iteration
                 eta_of = found.objs[j]
