@@ -9,16 +9,14 @@ from __future__ import annotations
 import calendar
 import math
 import re
-from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from metrics.readers._jsonl_blocks import Column, Columns
-from metrics.readers.base import LineParser, RecordBuilder
+from metrics.readers.base import RecordBuilder
 from metrics.readers.mapping import MAX_STEP
-from metrics.readers.textutil import last_segment, strip_ansi
 
 # summary scores: MMSeg key -> canonical name
 _SUMMARY = {
@@ -100,53 +98,19 @@ def utc_seconds(y: int, mo: int, d: int, h: int, mi: int, s: int) -> float:
         return math.nan
 
 
-class TableCollector:
-    """Collects the per-class PrettyTable (or older plain table) MMSeg prints before a val line.
-
-    The rows carry no log prefix, so the collector is fed every unprefixed line after a
-    ``per class results:`` message until the next prefixed line. Cells are percent.
-    """
-
-    def __init__(self) -> None:
-        self.active = False
-        self.columns: list[str] = []
-        self.rows: list[tuple[str, list[float]]] = []
-
-    def start(self) -> None:
-        """A ``per class results:`` message: forget the previous table."""
-        self.active = True
-        self.columns = []
-        self.rows = []
-
-    def stop(self) -> None:
-        """A prefixed line: the table (if any) is complete."""
-        self.active = False
-
-    def take(self) -> tuple[list[str], list[tuple[str, list[float]]]]:
-        """The collected table, forgotten afterwards (one table per evaluation)."""
-        table = (self.columns, self.rows)
-        self.columns, self.rows, self.active = [], [], False
-        return table
-
-    def feed(self, text: str) -> None:
-        """One unprefixed line while collecting."""
-        line = text.strip()
-        if not line or line.startswith("+") or line.startswith("-"):
-            return
-        cells = [c.strip() for c in line.strip("|").split("|")] if "|" in line else line.split()
-        if not cells:
-            return
-        if cells[0] == "Class":
-            self.columns = cells[1:]
-            return
-        if not self.columns:
-            return
-        n = len(self.columns)
-        name = " ".join(cells[:-n]) if "|" not in line else cells[0]
-        values = [to_float(c) for c in cells[-n:]]
-        if len(cells) <= n or not name or any(v is None for v in values):
-            return
-        self.rows.append((name, [v for v in values if v is not None]))
+def utc_seconds_array(
+    y: np.ndarray, mo: np.ndarray, d: np.ndarray, h: np.ndarray, mi: np.ndarray, s: np.ndarray
+) -> np.ndarray:
+    """``utc_seconds`` of many stamps: as ``calendar.timegm``, linear in day, hour, minute and
+    second (a 31 February is 3 March), NaN where the year or month is out of range."""
+    valid = (y >= 1) & (y <= 9999) & (mo >= 1) & (mo <= 12)
+    year = y - (mo <= 2)  # years from March, so that February is last
+    era = year // 400
+    yoe = year - era * 400
+    first = (153 * (mo + np.where(mo > 2, -3, 9)) + 2) // 5  # the month's first day, from March
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + first - 719468 + d - 1
+    seconds = (days * 86400 + h * 3600 + mi * 60 + s).astype(np.float64)
+    return np.where(valid, seconds, np.nan)
 
 
 _KV_SPLIT = re.compile(r", (?=[^,:]+: )")
@@ -245,47 +209,3 @@ def _first(v: Any) -> float | None:
     if v is None:
         return math.nan
     return float(v) if isinstance(v, int | float) else None
-
-
-class TextLineParser(LineParser):
-    """Text logs line by line, with the state MMSeg text needs: the pending per-class table."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.table = TableCollector()
-        self.class_names_seen = False
-
-    def parse_lines(self, data: bytes, offset: int, out: RecordBuilder) -> None:
-        pos = 0
-        line_no = self.lines_before
-        lines = data.split(b"\n")
-        if not lines[-1]:
-            lines.pop()
-        for raw in lines:
-            line_no += 1
-            self.line(strip_ansi(last_segment(raw.rstrip(b"\r"))), offset + pos, line_no, out)
-            pos += len(raw) + 1
-
-    @abstractmethod
-    def line(self, raw: bytes, off: int, line_no: int, out: RecordBuilder) -> None:
-        """One line (CR, ANSI colour and progress-bar redraws removed)."""
-
-    def train_step(self, step: int, off: int, line_no: int, out: RecordBuilder) -> None:
-        """Note a train step (a step going back is a relaunch appended to the file)."""
-        if self.last_train_step is not None and step < self.last_train_step:
-            out.restart(off, step, line_no)
-        self.last_train_step = step
-
-    def emit_table(
-        self, out: RecordBuilder, step: int, off: int, wall: float, values_too: bool = True
-    ) -> None:
-        """The pending per-class table (percent) as fractions at ``step``; its class names."""
-        columns, rows = self.table.take()
-        for name, values in rows if values_too else ():
-            for column, value in zip(columns, values, strict=False):
-                out.add(
-                    off, step, "val", table_metric(column, name), round(value / 100.0, 12), wall
-                )
-        if rows and not self.class_names_seen:
-            self.class_names_seen = True
-            out.meta.class_names = [name for name, _ in rows]

@@ -143,8 +143,22 @@ class Parsed:
         return self._pending
 
 
+@dataclass(frozen=True)
+class _Block:
+    """Records added as arrays, after the first ``cut`` single records (the order added)."""
+
+    cut: int
+    series: tuple[tuple[str, str], ...]  # (split, metric) of each series code
+    codes: np.ndarray | None  # each record's series code; None: all the first series
+    offsets: np.ndarray
+    steps: np.ndarray
+    values: np.ndarray
+    walls: np.ndarray | None
+
+
 class RecordBuilder:
-    """Collects records column-wise; cheap for one record at a time and for whole arrays."""
+    """Collects records column-wise, in the order added; cheap for one record at a time and
+    for whole arrays."""
 
     def __init__(self) -> None:
         self._offsets: list[int] = []
@@ -153,9 +167,7 @@ class RecordBuilder:
         self._metrics: list[str] = []
         self._values: list[float] = []
         self._walls: list[float] = []
-        self._blocks: list[
-            tuple[str, str, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
-        ] = []
+        self._blocks: list[_Block] = []
         self.restarts: list[Restart] = []
         self.bad_lines: list[BadLine] = []
         self.meta = LogMeta()
@@ -187,18 +199,43 @@ class RecordBuilder:
         wall_times: np.ndarray | None = None,
     ) -> None:
         """Add one metric's records from aligned arrays."""
-        n = len(steps)
-        if n == 0:
+        self._add_block(((split, metric),), None, offsets, steps, values, wall_times)
+
+    def add_rows(
+        self,
+        series: Sequence[tuple[str, str]],
+        codes: np.ndarray,
+        offsets: np.ndarray,
+        steps: np.ndarray,
+        values: np.ndarray,
+        wall_times: np.ndarray | None = None,
+    ) -> None:
+        """Add records of several series from aligned arrays, in their order: record ``i`` is
+        of the (split, metric) ``series[codes[i]]``."""
+        self._add_block(
+            tuple(series), np.asarray(codes, np.int64), offsets, steps, values, wall_times
+        )
+
+    def _add_block(
+        self,
+        series: tuple[tuple[str, str], ...],
+        codes: np.ndarray | None,
+        offsets: np.ndarray,
+        steps: np.ndarray,
+        values: np.ndarray,
+        wall_times: np.ndarray | None,
+    ) -> None:
+        if len(steps) == 0:
             return
-        walls = None if wall_times is None else np.asarray(wall_times, np.float64)
         self._blocks.append(
-            (
-                split,
-                metric,
+            _Block(
+                len(self._steps),
+                series,
+                codes,
                 np.asarray(offsets, np.int64),
                 np.asarray(steps, np.int64),
                 np.asarray(values, np.float64),
-                walls,
+                None if wall_times is None else np.asarray(wall_times, np.float64),
             )
         )
 
@@ -220,7 +257,7 @@ class RecordBuilder:
         self.bad_lines.append(BadLine(line, reason, text.strip()[:200]))
 
     def __len__(self) -> int:
-        return len(self._steps) + sum(len(b[3]) for b in self._blocks)
+        return len(self._steps) + sum(len(b.steps) for b in self._blocks)
 
     def build(self) -> Parsed:
         """What was collected, records to be assembled on first use."""
@@ -230,30 +267,55 @@ class RecordBuilder:
         """Write the records into ``columns`` from row ``at``; returns the row after them."""
         offsets, steps, splits, metrics, values, walls = columns
         split_code = {s: i for i, s in enumerate(SPLITS)}
-        if self._steps:
-            end = at + len(self._steps)
+        done = 0
+        for b in self._blocks:
+            at = self._fill_single(columns, at, done, b.cut, code, split_code)
+            done = b.cut
+            end = at + len(b.steps)
             if offsets is not None:
-                offsets[at:end] = self._offsets
-            steps[at:end] = self._steps
-            splits[at:end] = [split_code[s] for s in self._splits]
-            metrics[at:end] = [code[m] for m in self._metrics]
-            values[at:end] = self._values
-            walls[at:end] = self._walls
+                offsets[at:end] = b.offsets
+            steps[at:end] = b.steps
+            if b.codes is None:
+                splits[at:end] = split_code[b.series[0][0]]
+                metrics[at:end] = code[b.series[0][1]]
+            else:
+                splits[at:end] = np.array([split_code[s] for s, _ in b.series])[b.codes]
+                metrics[at:end] = np.array([code.get(m, -1) for _, m in b.series])[b.codes]
+            values[at:end] = b.values
+            walls[at:end] = np.nan if b.walls is None else b.walls
             at = end
-        for split, metric, offs, stps, vals, wall in self._blocks:
-            end = at + len(stps)
-            if offsets is not None:
-                offsets[at:end] = offs
-            steps[at:end] = stps
-            splits[at:end] = split_code[split]
-            metrics[at:end] = code[metric]
-            values[at:end] = vals
-            walls[at:end] = np.nan if wall is None else wall
-            at = end
-        return at
+        return self._fill_single(columns, at, done, len(self._steps), code, split_code)
+
+    def _fill_single(
+        self,
+        columns: _Columns,
+        at: int,
+        lo: int,
+        hi: int,
+        code: Mapping[str, int],
+        split_code: Mapping[str, int],
+    ) -> int:
+        """Write single records ``lo:hi`` from row ``at``; returns the row after them."""
+        if hi == lo:
+            return at
+        offsets, steps, splits, metrics, values, walls = columns
+        end = at + hi - lo
+        whole = lo == 0 and hi == len(self._steps)  # no slices to copy
+        if offsets is not None:
+            offsets[at:end] = self._offsets if whole else self._offsets[lo:hi]
+        steps[at:end] = self._steps if whole else self._steps[lo:hi]
+        splits[at:end] = [split_code[s] for s in self._splits[lo:hi]]
+        metrics[at:end] = [code[m] for m in self._metrics[lo:hi]]
+        values[at:end] = self._values if whole else self._values[lo:hi]
+        walls[at:end] = self._walls if whole else self._walls[lo:hi]
+        return end
 
     def _names(self) -> set[str]:
-        return {b[1] for b in self._blocks} | set(self._metrics)
+        names = set(self._metrics)
+        for b in self._blocks:
+            used = range(len(b.series)) if b.codes is None else np.unique(b.codes).tolist()
+            names.update(b.series[i][1] for i in used)
+        return names
 
 
 _Columns = tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]

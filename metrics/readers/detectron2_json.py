@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
+import numpy as np
+
+from metrics.readers._detectron2_bulk import Lines, read_lines, records
 from metrics.readers.base import LogFormat, Parsed, Parser, PerLineParser, RecordBuilder
 from metrics.readers.mapping import as_number, as_step
 from metrics.readers.registry import register
@@ -57,11 +60,84 @@ class Detectron2Parser(PerLineParser):
     """Parses ``metrics.json`` lines; keeps the last train iteration to place the final eval."""
 
     parse_unterminated_tail = True
+    #: read lines in bulk (off: each by ``parse_line``, the path the bulk one must match)
+    bulk: ClassVar[bool] = True
+    #: bytes of lines read in bulk at once (their parsed objects are held together)
+    batch_bytes: ClassVar[int] = 1 << 20
 
     def __init__(self) -> None:
         super().__init__()
         self.last_train_iter: int | None = None
         self.last_eta: float | None = None
+        self._fields: dict[tuple[str, ...], list[tuple[str, str, str, bool]]] = {}
+
+    def parse_lines(self, data: bytes, offset: int, out: RecordBuilder) -> None:
+        if not self.bulk:
+            super().parse_lines(data, offset, out)
+            return
+        pos, before = 0, self.lines_before
+        while pos < len(data):  # batches of lines: their parsed objects held at once
+            end = data.rfind(b"\n", pos, pos + self.batch_bytes) + 1
+            if end <= pos:  # a line longer than a batch
+                end = data.find(b"\n", pos) + 1 or len(data)
+            before = self._batch(data[pos:end], offset + pos, before, out)
+            pos = end
+
+    def _batch(self, data: bytes, offset: int, before: int, out: RecordBuilder) -> int:
+        """Parse ``data`` (whole lines) after line ``before``; returns the last line's number."""
+        lines = data.split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        starts = np.zeros(len(lines) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, lines), np.int64, len(lines)) + 1, out=starts[1:])
+        found = read_lines(lines, load_line)
+        for i, reason in found.bad:
+            out.bad(before + i + 1, reason, lines[i])
+        steps = self._steps(found, starts.tolist(), offset, before, out)
+        series, obj, code, value = records(found, self._fields_of)
+        if len(obj):
+            at = np.array(found.line, np.int64)[obj]
+            out.add_rows(series, code, starts[at] + offset, np.array(steps, np.int64)[obj], value)
+        return before + len(lines)
+
+    def _steps(
+        self, found: Lines, starts: list[int], offset: int, before: int, out: RecordBuilder
+    ) -> list[int]:
+        """Each record line's step, in line order, noting relaunches and the final eval."""
+        steps = []
+        eta_of: dict[str, Any] | None = None  # the last train line here: its eta when needed
+        for j, (iteration, train) in enumerate(zip(found.iteration, found.train(), strict=True)):
+            step = iteration + 1
+            if train:
+                if self.last_train_step is not None and step < self.last_train_step:
+                    line = found.line[j]
+                    out.restart(offset + starts[line], step, before + line + 1)
+                self.last_train_step = step
+                self.last_train_iter = iteration
+                eta_of = found.objs[j]
+            else:
+                if eta_of is not None:
+                    self.last_eta, eta_of = as_number(eta_of.get("eta_seconds")), None
+                if self._is_final_eval(iteration):
+                    step = iteration
+                    out.meta.ended = True  # the evaluation hook's after-training test
+            steps.append(step)
+        if eta_of is not None:
+            self.last_eta = as_number(eta_of.get("eta_seconds"))
+        return steps
+
+    def _fields_of(self, keys: tuple[str, ...]) -> list[tuple[str, str, str, bool]]:
+        """(key, split, metric, percent) of a key sequence's records, in ``parse_line`` order."""
+        fields = self._fields.get(keys)
+        if fields is None:
+            train = [
+                (k, "train", LOSS if k == "total_loss" else k, False)
+                for k in keys
+                if "/" not in k and k != "iteration"
+            ]
+            evals = [(k, "val", *eval_metric(k)) for k in keys if "/" in k]
+            fields = self._fields[keys] = train + evals
+        return fields
 
     def finish(self, data: bytes, offset: int) -> Parsed:
         # a growing file's last line may be cut short: parse it only if it is whole JSON

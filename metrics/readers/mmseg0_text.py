@@ -12,13 +12,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from metrics.readers._mmseg_common import (
-    TextLineParser,
-    metric_name,
-    split_fields,
-    to_float,
-    utc_seconds,
-)
+from metrics.readers._mmseg_common import metric_name, split_fields, to_float, utc_seconds
+from metrics.readers._mmseg_text import TextLineParser
+from metrics.readers._mmseg_text_layout import Dialect
 from metrics.readers.base import LogFormat, Parser, RecordBuilder
 from metrics.readers.mapping import as_step
 from metrics.readers.registry import register
@@ -31,16 +27,39 @@ _EPOCH = re.compile(r"Epoch \[(\d+)\]\[(\d+)/(\d+)\]\s(.*)")
 _VAL = re.compile(r"(?:Iter|Epoch)\(val\) (?:\[\d+\])?\[\d+\]\s(.*)")
 _TRAIN_SKIP = frozenset({"eta"})
 _GROUP_LR = re.compile(r"lr_(\S+): (\S+)")
+_ETA = rb"[0-9]+ days?, [0-9]+:[0-9]{2}:[0-9]{2}"  # a timedelta of days: its comma stays
+# a field's value: no comma (split_fields cuts there), not blank (the stripped line would
+# lose the ": " before it, and split_fields would not cut there)
+_VALUE = rb"[!-+\--~][ -+\--~]*"
+_NUMBER = rb"[!-+\--^`-~][ -+\--^`-~]*"  # and no "_" (to_float refuses what float() reads)
+# train lines read in bulk: _PREFIX and _ITER / _EPOCH on printable ASCII, fields cut as
+# split_fields cuts them (the comma of an eta of days is not a cut)
+_BULK = Dialect(
+    prefix=rb"(?P<year>[0-9]{4})-(?P<stamp>[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]{3})"
+    rb" - [!-~]+ - [A-Z]+ - ",
+    header=rb"(?:Iter \[(?P<it>[0-9]{1,18})/(?P<max>[0-9]{1,18})\]"
+    rb"|Epoch \[(?P<ep>[0-9]{1,9})\]\[(?P<inner>[0-9]{1,9})/(?P<len>[0-9]{1,9})\])[\t ]+",
+    tail=rb"[\t ]*\r*(?=\n)",
+    fields=re.compile(rb"(, )([!-+\--9;-~]+): (" + _ETA + rb"|" + _VALUE + rb")"),
+    sep=b", ",
+    join=b", ",
+    value=_NUMBER,
+    eta=rb"(?:" + _ETA + rb"|" + _VALUE + rb")",
+    markers=(b"Iter [", b"Epoch ["),
+    clock=((0, 2), (3, 2), (6, 2), (9, 2), (12, 2), (15, 3)),
+    slow_keys=("lr_",),
+)
 
 
 class MMSeg0TextParser(TextLineParser):
     """Stateful: the last train step, the pending per-class table."""
 
+    dialect = _BULK
+
     def line(self, raw: bytes, off: int, line_no: int, out: RecordBuilder) -> None:
         m = _PREFIX.match(raw)
         if m is None:
-            if self.table.active:
-                self.table.feed(decode(raw))
+            self.unprefixed(raw)
             return
         msg = decode(raw[m.end() :]).strip()
         if msg == "per class results:":

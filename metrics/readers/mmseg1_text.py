@@ -13,13 +13,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from metrics.readers._mmseg_common import (
-    TextLineParser,
-    is_score,
-    metric_name,
-    to_float,
-    utc_seconds,
-)
+from metrics.readers._mmseg_common import is_score, metric_name, to_float, utc_seconds
+from metrics.readers._mmseg_text import TextLineParser
+from metrics.readers._mmseg_text_layout import Dialect
 from metrics.readers.base import LogFormat, Parser, RecordBuilder
 from metrics.readers.mapping import as_step
 from metrics.readers.registry import register
@@ -33,16 +29,38 @@ _VAL = re.compile(r"(?:Iter|Epoch)\(val\)\s+(?:\[\s*\d+\])?\[\s*\d+/\s*\d+\]\s+(
 _BEST = re.compile(r"The best checkpoint with ([-+\d.eE]+|nan) (\S+) at (\d+) (iter|epoch)")
 _FIELDS = re.compile(r"\s{2,}")
 _PROGRESS_KEYS = frozenset({"eta", "time", "data_time", "memory"})
+_WORDS = rb"[!-~]+(?: [!-~]+)*"  # a field's value: no two spaces in a row
+_NUMBER = rb"[!-^`-~]+(?: [!-^`-~]+)*"  # and no "_" (to_float refuses what float() reads)
+_PROGRESS = rb"(?:eta|time|data_time|memory): " + _WORDS
+# train lines read in bulk: _PREFIX and _ITER / _EPOCH on printable ASCII, fields cut as
+# _numbers cuts them; "quiet": a val progress line (only progress keys: it ends a table)
+_BULK = Dialect(
+    prefix=rb"(?:(?P<year>[0-9]{4})/)?(?P<stamp>[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2})"
+    rb" - [!-~]+ - [!-~]+ - ",
+    header=rb"(?:Iter\(train\) +\[ *(?P<it>[0-9]{1,18})/(?P<max>[0-9]{1,18})\]"
+    rb"|Epoch\(train\) +\[ *(?P<ep>[0-9]{1,9})\]\[ *(?P<inner>[0-9]{1,9})/(?P<len>[0-9]{1,9})\]) +",
+    tail=rb" *\r*(?=\n)",
+    fields=re.compile(rb"(  +)([!-9;-~]+): (" + _WORDS + rb")"),
+    sep=b"  ",
+    join=b"  +",
+    value=_NUMBER,
+    eta=_WORDS,
+    markers=(b"Iter(train)", b"Epoch(train)"),
+    clock=((0, 2), (3, 2), (6, 2), (9, 2), (12, 2)),
+    quiet=rb"(?:Iter|Epoch)\(val\) +(?:\[ *[0-9]+\])?\[ *[0-9]+/ *[0-9]+\] +"
+    rb"(?P<quiet>" + _PROGRESS + rb"(?:  +" + _PROGRESS + rb")*)",
+)
 
 
 class MMSeg1TextParser(TextLineParser):
     """Stateful: the last train step, the pending per-class table."""
 
+    dialect = _BULK
+
     def line(self, raw: bytes, off: int, line_no: int, out: RecordBuilder) -> None:
         m = _PREFIX.match(raw)
         if m is None:
-            if self.table.active:
-                self.table.feed(decode(raw))
+            self.unprefixed(raw)
             return
         msg = decode(raw[m.end() :]).strip()
         if msg == "per class results:":
