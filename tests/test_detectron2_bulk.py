@@ -9,19 +9,16 @@ nesting, non-objects, odd iterations, cut lines), fed whole and in pieces.
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metrics.readers import _detectron2_bulk as bulk_module
-from metrics.readers.base import Parsed, Parser
 from metrics.readers.detectron2_json import Detectron2Parser
+from tests.readers_util import piece_outputs, same
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -131,41 +128,11 @@ def metrics_json(draw: st.DrawFn) -> bytes:
     return encoded
 
 
-def outputs(cls: type[Parser], data: bytes, cuts: list[int]) -> list[tuple[Any, ...]]:
-    """Each piece's records (in order, with offsets), restarts, bad lines and meta."""
-    parser = cls()
-    parts: list[Parsed] = []
-    pending, at = b"", 0
-    bounds = [0, *sorted({c for c in cuts if 0 < c < len(data)}), len(data)]
-    for a, b in itertools.pairwise(bounds):
-        pending += data[a:b]
-        parsed, used = parser.feed(pending, at, b == len(data))
-        parts.append(parsed)
-        pending, at = pending[used:], at + used
-    parts.append(parser.finish(pending, at))
-    out = []
-    for p in parts:
-        rec = p.records.astype({"split": str, "metric": str})
-        out.append((rec.to_dict("list"), p.restarts, p.bad_lines, p.meta.stated()))
-    return out
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal, NaN equal to NaN (and nothing else)."""
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b) and type(a) is type(b)
-
-
 def check(data: bytes, cuts: list[int]) -> None:
     for pieces in ([], cuts):
-        want = outputs(Each, data, pieces)
+        want = piece_outputs(Each, data, pieces)
         for bulk in (Detectron2Parser, Bulk):
-            assert same(outputs(bulk, data, pieces), want), (bulk, pieces, data)
+            assert same(piece_outputs(bulk, data, pieces), want), (bulk, pieces, data)
 
 
 @SETTINGS

@@ -7,7 +7,6 @@ written the way mmcv and mmengine write them and on mutated copies of those logs
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import random
@@ -26,6 +25,7 @@ from metrics.readers._jsonl_layout import layout_of
 from metrics.readers.base import Parsed, Parser
 from metrics.readers.mmseg0_json import MMSeg0JsonParser
 from metrics.readers.mmseg1_json import MMSeg1JsonParser
+from tests.readers_util import parse_pieces
 
 PLAIN = re.compile(rb"(0|[1-9][0-9]{0,7})(\.[0-9]{1,7})?")
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -62,16 +62,7 @@ def decode(texts: list[bytes], stop: bytes = b",") -> tuple[np.ndarray, np.ndarr
 
 def read(cls: type[Parser], data: bytes, cuts: list[int] | None = None) -> list[Parsed]:
     """Parser output for ``data`` fed in pieces cut at ``cuts`` (leftover carried), then finish."""
-    parser = cls()
-    parts, pending, at = [], b"", 0
-    bounds = [0, *sorted({c for c in cuts or [] if 0 < c < len(data)}), len(data)]
-    for a, b in itertools.pairwise(bounds):
-        pending += data[a:b]
-        parsed, used = parser.feed(pending, at)
-        parts.append(parsed)
-        pending, at = pending[used:], at + used
-    parts.append(parser.finish(pending, at))
-    return parts
+    return parse_pieces(cls(), data, cuts or [])
 
 
 def records(parts: list[Parsed]) -> pd.DataFrame:

@@ -10,10 +10,8 @@ A planted bug shows the oracle can fail; a count shows the bulk path is taken.
 from __future__ import annotations
 
 import calendar
-import itertools
 import math
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pytest
@@ -23,9 +21,9 @@ from hypothesis import strategies as st
 from metrics.readers import _mmseg_text_bulk as bulk_module
 from metrics.readers._mmseg_common import utc_seconds, utc_seconds_array
 from metrics.readers._mmseg_text_bulk import TRAIN, scan
-from metrics.readers.base import Parsed, Parser
 from metrics.readers.mmseg0_text import MMSeg0TextParser
 from metrics.readers.mmseg1_text import MMSeg1TextParser
+from tests.readers_util import piece_outputs, same
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -186,40 +184,13 @@ def log(draw: st.DrawFn, version: int) -> bytes:
 # ---------------------------------------------------------------- the comparison
 
 
-def outputs(cls: type[Parser], data: bytes, cuts: list[int]) -> list[tuple[Any, ...]]:
-    """Each piece's records (in order, with offsets), restarts, bad lines and meta."""
-    parser = cls()
-    parts: list[Parsed] = []
-    pending, at = b"", 0
-    bounds = [0, *sorted({c for c in cuts if 0 < c < len(data)}), len(data)]
-    for a, b in itertools.pairwise(bounds):
-        pending += data[a:b]
-        parsed, used = parser.feed(pending, at, b == len(data))
-        parts.append(parsed)
-        pending, at = pending[used:], at + used
-    parts.append(parser.finish(pending, at))
-    out = []
-    for p in parts:
-        rec = p.records.astype({"split": str, "metric": str})
-        out.append((rec.to_dict("list"), p.restarts, p.bad_lines, p.meta.stated()))
-    return out
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal, NaN equal to NaN (and nothing else)."""
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b) and type(a) is type(b)
-
-
 def check(version: int, data: bytes, cuts: list[int]) -> None:
     bulk, each = PAIRS[version]
     for pieces in ([], cuts):
-        assert same(outputs(bulk, data, pieces), outputs(each, data, pieces)), (pieces, data)
+        assert same(piece_outputs(bulk, data, pieces), piece_outputs(each, data, pieces)), (
+            pieces,
+            data,
+        )
 
 
 @SETTINGS
